@@ -1,0 +1,136 @@
+package main
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// secretKeyLen is the length of a generated secret key.
+const secretKeyLen = 32
+
+// secrets are the keys derived from the secret key. None is ever stored in
+// the database, so a copy of the database alone can neither mint refresh
+// tokens nor open the private signing keys.
+type secrets struct {
+	refreshMAC []byte // MAC key of refresh tokens
+	keySeal    []byte // AES-256-GCM key sealing private signing keys
+}
+
+// loadSecrets derives the secrets from AUTHSTORE_SECRET_KEY or, when it is
+// unset, from the key file beside the database (created with mode 0600 on
+// first start). An in-memory database gets a random key that dies with the
+// process.
+func loadSecrets(getenv func(string) string, dbPath string) (secrets, string, error) {
+	var master []byte
+	var source string
+	switch v := getenv("AUTHSTORE_SECRET_KEY"); {
+	case v != "":
+		k, err := decodeSecret(v)
+		if err != nil {
+			return secrets{}, "", fmt.Errorf("AUTHSTORE_SECRET_KEY: %w", err)
+		}
+		master, source = k, "AUTHSTORE_SECRET_KEY"
+	case isMemoryDB(dbPath):
+		master = make([]byte, secretKeyLen)
+		if _, err := rand.Read(master); err != nil {
+			return secrets{}, "", err
+		}
+		source = "ephemeral (in-memory database)"
+	default:
+		path := dbPath + ".key"
+		k, err := loadOrCreateKeyFile(path)
+		if err != nil {
+			return secrets{}, "", err
+		}
+		master, source = k, path
+	}
+	derive := func(label string) ([]byte, error) {
+		return hkdf.Key(sha256.New, master, nil, label, 32)
+	}
+	mac, err := derive("authstore refresh-token mac v1")
+	if err != nil {
+		return secrets{}, "", err
+	}
+	seal, err := derive("authstore signing-key seal v1")
+	if err != nil {
+		return secrets{}, "", err
+	}
+	return secrets{refreshMAC: mac, keySeal: seal}, source, nil
+}
+
+func isMemoryDB(path string) bool {
+	return path == ":memory:" || strings.HasPrefix(path, "file::memory:")
+}
+
+// decodeSecret accepts base64 (standard or URL, padded or not) or hex text
+// of at least 32 bytes.
+func decodeSecret(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) >= secretKeyLen {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) >= secretKeyLen {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("must be base64 or hex of at least %d bytes (try: openssl rand -base64 32)", secretKeyLen)
+}
+
+// loadOrCreateKeyFile reads the key at path, or creates it with mode 0600 if
+// it does not exist. The file appears whole or not at all (written aside,
+// then linked into place), so two processes starting at once share one key.
+func loadOrCreateKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := createKeyFile(path); err != nil {
+			return nil, err
+		}
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	k, err := decodeSecret(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// createKeyFile writes a new random key to path unless a file is already there.
+func createKeyFile(path string) error {
+	k := make([]byte, secretKeyLen)
+	if _, err := rand.Read(k); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".authstore-key-*")
+	if err != nil {
+		return fmt.Errorf("key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("key file: %w", werr)
+	}
+	// CreateTemp made it 0600; Link fails if another process won the race.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("key file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error by what the caller can do about it. The HTTP layer
+// maps each kind to one status code; every other error is internal.
+type Kind uint8
+
+// Error kinds.
+const (
+	KindInternal     Kind = iota // a fault of ours: 500, details only in the log
+	KindInvalid                  // the request is wrong: 400
+	KindConflict                 // a uniqueness rule refused it: 400 in the seed API
+	KindUnauthorized             // bad, expired or revoked credentials: 401
+	KindNotFound                 // no such thing: 404
+	KindBusy                     // the server is saturated, retry later: 503
+	KindUnavailable              // a dependency (the database) is down: 503
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindInvalid:
+		return "invalid"
+	case KindConflict:
+		return "conflict"
+	case KindUnauthorized:
+		return "unauthorized"
+	case KindNotFound:
+		return "not found"
+	case KindBusy:
+		return "busy"
+	case KindUnavailable:
+		return "unavailable"
+	}
+	return "internal"
+}
+
+// Error is the one error type of the domain. Message is safe to show to the
+// client; Messages, when set, lists every validation failure of a request in
+// order. Op and Err are for logs only.
+type Error struct {
+	Kind     Kind
+	Message  string
+	Messages []string
+	Op       string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if len(e.Messages) > 0 {
+		msg = fmt.Sprint(e.Messages)
+	}
+	switch {
+	case e.Op != "" && e.Err != nil:
+		return fmt.Sprintf("%s: %s: %v", e.Op, msg, e.Err)
+	case e.Err != nil:
+		return fmt.Sprintf("%s: %v", msg, e.Err)
+	case e.Op != "":
+		return e.Op + ": " + msg
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error of kind k whose client-facing message is the
+// formatted text.
+func Errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorKind returns the Kind of the first *Error in err's chain, or
+// KindInternal if there is none.
+func ErrorKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// ErrorMessages returns the client-facing messages of err: the validation list,
+// or the single message. It returns nil for internal errors, whose text must
+// not reach a client.
+func ErrorMessages(err error) []string {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind == KindInternal {
+		return nil
+	}
+	if len(e.Messages) > 0 {
+		return e.Messages
+	}
+	return []string{e.Message}
+}
+
+// IsKind reports whether err carries kind k.
+func IsKind(err error, k Kind) bool { return ErrorKind(err) == k }
+
+// Sentinel errors the Store returns, wrapped with %w as needed; test with errors.Is.
+var (
+	// ErrNotFound: no row matches.
+	ErrNotFound = &Error{Kind: KindNotFound, Message: "Not found"}
+	// ErrDuplicate: a unique key (login or email) is already taken.
+	ErrDuplicate = &Error{Kind: KindConflict, Message: "Already exists"}
+	// ErrStale: a compare-and-swap found the row changed or revoked.
+	ErrStale = &Error{Kind: KindConflict, Message: "Stale"}
+)
+
+// Client-facing errors with the original service's wording.
+var (
+	ErrLoginUsed         = &Error{Kind: KindConflict, Message: "Login already used"}
+	ErrEmailUsed         = &Error{Kind: KindConflict, Message: "Email already used"}
+	ErrLoginAndEmailUsed = &Error{Kind: KindConflict, Message: "Login and email already used"}
+	ErrBadCredentials    = &Error{Kind: KindInvalid, Message: "The login or password is incorrect"}
+	ErrEmptyRefresh      = &Error{Kind: KindInvalid, Message: "Refresh token must not be empty"}
+	ErrInvalidToken      = &Error{Kind: KindUnauthorized, Message: "Invalid token"}
+	ErrTokenExpired      = &Error{Kind: KindUnauthorized, Message: "Token expired"}
+	ErrBusy              = &Error{Kind: KindBusy, Message: "Service busy, please retry"}
+)

@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+
+	"github.com/authstore/auth"
+)
+
+// writeTokens answers 200 TokensDetails.
+func writeTokens(w http.ResponseWriter, t auth.Tokens) {
+	type tokensDetails struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	encode(w, http.StatusOK, tokensDetails{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken})
+}
+
+// noStore marks a response that may carry credentials as uncacheable.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+// client describes the sender of r for its session record. The IP is the
+// TCP peer's: forwarded headers are not trusted here.
+func client(r *http.Request) auth.Client {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
+}
+
+// handleSignup serves POST /auth/signup with a CreateUserDto body.
+func handleSignup(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		f, err := decode(w, r, maxBody)
+		if err != nil {
+			ew.write(w, r, err)
+			return
+		}
+		req := auth.SignupRequest{
+			FirstName: f["firstName"],
+			LastName:  f["lastName"],
+			Login:     f["login"],
+			Email:     f["email"],
+			Password:  f["password"],
+		}
+		t, err := svc.Signup(r.Context(), req, client(r))
+		if err != nil {
+			ew.write(w, r, err)
+			return
+		}
+		writeTokens(w, t)
+	})
+}
+
+// handleSignin serves POST /auth/signin with a LoginDto body.
+func handleSignin(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		f, err := decode(w, r, maxBody)
+		if err != nil {
+			ew.write(w, r, err)
+			return
+		}
+		req := auth.SigninRequest{Login: f["login"], Password: f["password"]}
+		t, err := svc.Signin(r.Context(), req, client(r))
+		if err != nil {
+			ew.write(w, r, err)
+			return
+		}
+		writeTokens(w, t)
+	})
+}
+
+// handleRefresh serves POST /auth/refresh. The token comes from the query
+// parameter rt or, when rt is absent, from a refresh_token body field. A
+// repeated rt, or a refresh_token that is not a string, is an invalid token;
+// an absent or null one is empty.
+func handleRefresh(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		rt, err := refreshToken(w, r, maxBody)
+		if err != nil {
+			ew.write(w, r, err)
+			return
+		}
+		t, err := svc.Refresh(r.Context(), rt, client(r))
+		if err != nil {
+			ew.write(w, r, err)
+			return
+		}
+		writeTokens(w, t)
+	})
+}
+
+// refreshToken extracts the presented refresh token of a refresh request.
+func refreshToken(w http.ResponseWriter, r *http.Request, maxBody int64) (string, error) {
+	if rts, ok := r.URL.Query()["rt"]; ok {
+		if len(rts) != 1 {
+			return "", auth.ErrInvalidToken
+		}
+		return rts[0], nil
+	}
+	f, err := decode(w, r, maxBody)
+	if err != nil {
+		return "", err
+	}
+	switch v := f["refresh_token"]; v.Type {
+	case auth.ValueString:
+		return v.Str, nil
+	case auth.ValueMissing, auth.ValueNull:
+		return "", nil
+	}
+	return "", auth.ErrInvalidToken
+}

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/authstore/auth"
+)
+
+// httpError is a failure the transport itself detects (an unknown route, a
+// wrong method, a body it cannot read). Message is safe to show.
+type httpError struct {
+	status  int
+	message string
+	allow   string // the Allow header of a 405
+}
+
+func (e *httpError) Error() string { return e.message }
+
+// statusOf is the one mapping of an auth.Kind to an HTTP status, with the
+// Retry-After value (seconds, "" for none) the status carries.
+func statusOf(k auth.Kind) (status int, retryAfter string) {
+	switch k {
+	case auth.KindInvalid, auth.KindConflict:
+		return http.StatusBadRequest, ""
+	case auth.KindUnauthorized:
+		return http.StatusUnauthorized, ""
+	case auth.KindNotFound:
+		return http.StatusNotFound, ""
+	case auth.KindBusy:
+		return http.StatusServiceUnavailable, "1"
+	case auth.KindUnavailable:
+		return http.StatusServiceUnavailable, "5"
+	}
+	return http.StatusInternalServerError, ""
+}
+
+// internalMessage is the only text a client sees of an internal error.
+const internalMessage = "Internal server error"
+
+// errorBody is the error shape of the original service. Message is a string,
+// or a []string for validation errors.
+type errorBody struct {
+	StatusCode int    `json:"statusCode"`
+	Message    any    `json:"message"`
+	Timestamp  string `json:"timestamp"`
+	Path       string `json:"path"`
+}
+
+// errorWriter answers errors in the original service's shape.
+type errorWriter struct {
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// write answers err: an *httpError with its own status, an *auth.Error by its
+// Kind, anything else as a 500 whose details go to the log only. The path in
+// the body is r.URL.Path, never the query.
+func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
+	var he *httpError
+	if errors.As(err, &he) {
+		if he.allow != "" {
+			w.Header().Set("Allow", he.allow)
+		}
+		ew.send(w, r, he.status, he.message)
+		return
+	}
+	status, retryAfter := statusOf(auth.ErrorKind(err))
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	if status == http.StatusInternalServerError {
+		ew.logger.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("request_id", requestIDFrom(r.Context())),
+			slog.String("path", r.URL.Path),
+			slog.String("error", err.Error()))
+		ew.send(w, r, status, internalMessage)
+		return
+	}
+	var ae *auth.Error
+	errors.As(err, &ae) // non-nil: only *auth.Error has a non-internal Kind
+	switch {
+	case len(ae.Messages) > 0:
+		ew.send(w, r, status, ae.Messages)
+	case ae.Message != "":
+		ew.send(w, r, status, ae.Message)
+	default:
+		ew.send(w, r, status, http.StatusText(status))
+	}
+}
+
+// send writes the error body with status. message is a string or []string.
+func (ew errorWriter) send(w http.ResponseWriter, r *http.Request, status int, message any) {
+	encode(w, status, errorBody{
+		StatusCode: status,
+		Message:    message,
+		Timestamp:  ew.now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		Path:       r.URL.Path,
+	})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+func withRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// requestIDFrom returns the request id the middleware assigned, or "".
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}

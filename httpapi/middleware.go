@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+)
+
+// statusWriter records what a handler wrote, for the access log and for
+// panic recovery.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (sw *statusWriter) WriteHeader(status int) {
+	if sw.status == 0 {
+		sw.status = status
+	}
+	sw.ResponseWriter.WriteHeader(status)
+}
+
+func (sw *statusWriter) Write(b []byte) (int, error) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	n, err := sw.ResponseWriter.Write(b)
+	sw.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
+
+// maxRequestIDLen bounds an accepted incoming X-Request-Id.
+const maxRequestIDLen = 64
+
+// requestID returns the incoming X-Request-Id if it is 1..64 printable ASCII
+// characters without spaces, else a fresh random one.
+func requestID(r *http.Request) string {
+	id := r.Header.Get("X-Request-Id")
+	ok := id != "" && len(id) <= maxRequestIDLen && !strings.ContainsFunc(id, func(c rune) bool {
+		return c <= ' ' || c >= 0x7f
+	})
+	if ok {
+		return id
+	}
+	return rand.Text()
+}
+
+// logRequests assigns the request id (echoed in X-Request-Id and put in the
+// context) and writes one access-log line per request: method, route
+// pattern, path, status, duration, request id and response bytes. It never
+// logs the query string, headers or bodies, which may carry credentials.
+// The route pattern is the one the ServeMux sets on the request it is given.
+func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := requestID(r)
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(withRequestID(r.Context(), id))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		level := slog.LevelInfo
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		logger.LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method),
+			slog.String("route", r.Pattern),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", id),
+			slog.Int64("bytes", sw.bytes))
+	})
+}
+
+// recoverPanics turns a panic in next into a logged 500 in the error shape,
+// if nothing has been written yet. http.ErrAbortHandler passes through.
+func recoverPanics(ew errorWriter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			ew.logger.LogAttrs(r.Context(), slog.LevelError, "panic",
+				slog.String("request_id", requestIDFrom(r.Context())),
+				slog.String("panic", fmt.Sprint(v)),
+				slog.String("stack", string(debug.Stack())))
+			if sw.status == 0 {
+				ew.send(w, r, http.StatusInternalServerError, internalMessage)
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// securityHeaders sets headers that keep browsers from sniffing, framing or
+// leaking the referrer of any response.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// CORS answers.
+const (
+	corsAllowMethods = "GET, POST, DELETE, OPTIONS"
+	corsAllowHeaders = "Content-Type, Authorization, X-Request-Id"
+	corsExpose       = "X-Request-Id, Retry-After"
+	corsMaxAge       = "600"
+	maxRequestedHdrs = 1024
+)
+
+// cors lets browsers on allowed origins call the API with credentials. With
+// no origins, or just "*", every origin is allowed and reflected (never "*",
+// which browsers refuse with credentials); otherwise only the listed
+// origins, compared exactly. A preflight (OPTIONS with
+// Access-Control-Request-Method) is answered 204 here, whatever the route.
+func cors(origins []string, next http.Handler) http.Handler {
+	anyOrigin := len(origins) == 0 || (len(origins) == 1 && origins[0] == "*")
+	allowed := func(o string) bool { return anyOrigin || slices.Contains(origins, o) }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		origin := r.Header.Get("Origin")
+		ok := origin != "" && allowed(origin)
+		if ok {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
+		if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+			if ok {
+				h.Set("Access-Control-Expose-Headers", corsExpose)
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.Add("Vary", "Access-Control-Request-Method")
+		h.Add("Vary", "Access-Control-Request-Headers")
+		if ok {
+			h.Set("Access-Control-Allow-Methods", corsAllowMethods)
+			h.Set("Access-Control-Allow-Headers", requestedHeaders(r))
+			h.Set("Access-Control-Max-Age", corsMaxAge)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// requestedHeaders reflects Access-Control-Request-Headers when it is a
+// plausible list of header names, else answers the fixed list.
+func requestedHeaders(r *http.Request) string {
+	req := strings.Join(r.Header.Values("Access-Control-Request-Headers"), ",")
+	valid := req != "" && len(req) <= maxRequestedHdrs && !strings.ContainsFunc(req, func(c rune) bool {
+		return !(c == ',' || c == ' ' || c == '-' || c == '_' || c == '.' ||
+			('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9'))
+	})
+	if valid {
+		return req
+	}
+	return corsAllowHeaders
+}

@@ -1,0 +1,111 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
+	"strings"
+)
+
+// A refresh token is base64url (no padding) of
+//
+//	session id (16 bytes) || generation (8 bytes, big endian) || MAC (32 bytes)
+//
+// where MAC = HMAC-SHA256(refresh key, refreshTokenLabel || id || generation).
+// The refresh key is derived from the secret key, which never enters the
+// database, so a copy of the database can neither mint nor replay tokens,
+// while the service can re-derive the current token of a session for a grace
+// replay without storing it. The token carries no expiry: the session row
+// decides that.
+const (
+	refreshIDLen    = 16
+	refreshGenLen   = 8
+	refreshMACLen   = sha256.Size
+	refreshRawLen   = refreshIDLen + refreshGenLen + refreshMACLen
+	refreshTokenLen = (refreshRawLen*8 + 5) / 6 // base64url without padding
+)
+
+const refreshTokenLabel = "authstore refresh token v1\x00"
+
+// refreshCodec encodes and checks refresh tokens under one MAC key.
+type refreshCodec struct{ key []byte }
+
+func (c refreshCodec) mac(dst, idAndGen []byte) []byte {
+	m := hmac.New(sha256.New, c.key)
+	m.Write([]byte(refreshTokenLabel))
+	m.Write(idAndGen)
+	return m.Sum(dst)
+}
+
+// encode returns the refresh token of generation gen of session id (a UUID).
+// It returns "" if id is not a UUID.
+func (c refreshCodec) encode(id string, gen int64) string {
+	raw := make([]byte, refreshIDLen+refreshGenLen, refreshRawLen)
+	if !parseUUID(raw[:refreshIDLen], id) {
+		return ""
+	}
+	binary.BigEndian.PutUint64(raw[refreshIDLen:], uint64(gen))
+	raw = c.mac(raw, raw)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// decode returns the session id and generation of token, and false if token
+// is malformed or its MAC does not verify. The MAC is compared in constant time.
+func (c refreshCodec) decode(token string) (id string, gen int64, ok bool) {
+	if len(token) != refreshTokenLen {
+		return "", 0, false
+	}
+	var raw [refreshRawLen]byte
+	n, err := base64.RawURLEncoding.Decode(raw[:], []byte(token))
+	if err != nil || n != refreshRawLen {
+		return "", 0, false
+	}
+	body := raw[:refreshIDLen+refreshGenLen]
+	var want [refreshMACLen]byte
+	if !hmac.Equal(c.mac(want[:0], body), raw[refreshIDLen+refreshGenLen:]) {
+		return "", 0, false
+	}
+	g := binary.BigEndian.Uint64(raw[refreshIDLen:])
+	if g == 0 || g > 1<<62 {
+		return "", 0, false
+	}
+	return formatUUID(raw[:refreshIDLen]), int64(g), true
+}
+
+// newUUID returns a random (version 4) UUID read from r.
+func newUUID(r io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return formatUUID(b[:]), nil
+}
+
+func formatUUID(b []byte) string {
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:16])
+	return string(s[:])
+}
+
+// parseUUID writes the 16 bytes of the canonical UUID s into dst.
+func parseUUID(dst []byte, s string) bool {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	h := strings.ReplaceAll(s, "-", "")
+	n, err := hex.Decode(dst, []byte(h))
+	return err == nil && n == 16
+}

@@ -1,0 +1,316 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+)
+
+// Config holds the Service's dependencies and settings.
+type Config struct {
+	Store  Store
+	Signer AccessTokenSigner
+	Hasher PasswordHasher
+	// RefreshKey is the MAC key of refresh tokens, at least 32 bytes. It
+	// must not be stored in the database.
+	RefreshKey []byte
+
+	Issuer   string
+	Audience string // optional
+	// AccessTTL is the lifetime of access tokens (default 20m).
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of a refresh token from its issue (default 720h).
+	RefreshTTL time.Duration
+	// RefreshGrace is how long after a rotation the predecessor token still
+	// returns the current tokens instead of counting as reuse. Zero disables it.
+	RefreshGrace time.Duration
+	// PasswordMaxLength is the longest password signup accepts, in code
+	// points (default 128; at least 64).
+	PasswordMaxLength int
+
+	Now    func() time.Time // default time.Now
+	Rand   io.Reader        // default crypto/rand.Reader
+	Logger *slog.Logger     // audit events; default discards
+}
+
+// Service holds every rule of authstore. It is safe for concurrent use.
+type Service struct {
+	cfg     Config
+	refresh refreshCodec
+	log     *slog.Logger
+}
+
+// NewService checks cfg, fills in defaults, and returns a Service.
+func NewService(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil || cfg.Signer == nil || cfg.Hasher == nil:
+		return nil, errors.New("auth: Config needs Store, Signer and Hasher")
+	case len(cfg.RefreshKey) < 32:
+		return nil, errors.New("auth: RefreshKey must be at least 32 bytes")
+	case cfg.AccessTTL < 0 || cfg.RefreshTTL < 0 || cfg.RefreshGrace < 0:
+		return nil, errors.New("auth: durations must not be negative")
+	case cfg.PasswordMaxLength != 0 && cfg.PasswordMaxLength < 64:
+		return nil, errors.New("auth: PasswordMaxLength must be at least 64")
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = 20 * time.Minute
+	}
+	if cfg.RefreshTTL == 0 {
+		cfg.RefreshTTL = 720 * time.Hour
+	}
+	if cfg.RefreshGrace >= cfg.RefreshTTL {
+		return nil, errors.New("auth: RefreshGrace must be shorter than RefreshTTL")
+	}
+	if cfg.PasswordMaxLength == 0 {
+		cfg.PasswordMaxLength = 128
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	key := append([]byte(nil), cfg.RefreshKey...)
+	return &Service{cfg: cfg, refresh: refreshCodec{key: key}, log: log}, nil
+}
+
+// Signup creates a user and opens a session for it.
+//
+// It returns a KindInvalid error listing every field message, ErrLoginUsed,
+// ErrEmailUsed or ErrLoginAndEmailUsed if the login or email is taken in any
+// case (also when a concurrent signup takes it first), or ErrBusy if password
+// hashing is saturated.
+func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens, error) {
+	if err := validateSignup(&r, s.cfg.PasswordMaxLength); err != nil {
+		return Tokens{}, err
+	}
+	u := &User{
+		FirstName: r.FirstName.Str, LastName: r.LastName.Str,
+		Login: r.Login.Str, LoginKey: Fold(r.Login.Str),
+		Email: r.Email.Str, EmailKey: Fold(r.Email.Str),
+	}
+	if err := s.taken(ctx, u); err != nil {
+		return Tokens{}, err
+	}
+	hash, err := s.cfg.Hasher.Hash(ctx, r.Password.Str)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("signup: hash: %w", err)
+	}
+	id, err := newUUID(s.cfg.Rand)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("signup: %w", err)
+	}
+	now := s.now()
+	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt = id, hash, now, now
+	if err := s.cfg.Store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			if terr := s.taken(ctx, u); terr != nil {
+				return Tokens{}, terr
+			}
+			return Tokens{}, ErrLoginUsed
+		}
+		return Tokens{}, fmt.Errorf("signup: %w", err)
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "audit", slog.String("event", "signup"), slog.String("user", u.ID))
+	return s.openSession(ctx, u.ID, c, now)
+}
+
+// taken returns the conflict error naming what of u's login and email is
+// already used, or nil.
+func (s *Service) taken(ctx context.Context, u *User) error {
+	login, email, err := s.cfg.Store.KeysTaken(ctx, u.LoginKey, u.EmailKey)
+	switch {
+	case err != nil:
+		return fmt.Errorf("signup: %w", err)
+	case login && email:
+		return ErrLoginAndEmailUsed
+	case login:
+		return ErrLoginUsed
+	case email:
+		return ErrEmailUsed
+	}
+	return nil
+}
+
+// Signin checks a login (any case) and password and opens a session.
+//
+// It returns ErrBadCredentials for an unknown login or a wrong password,
+// after the same hashing work in both cases, and ErrBusy if password hashing
+// is saturated. A correct password stored with other parameters is re-hashed.
+func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens, error) {
+	if err := validateSignin(&r); err != nil {
+		return Tokens{}, err
+	}
+	u, err := s.cfg.Store.UserByLoginKey(ctx, Fold(r.Login.Str))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Tokens{}, fmt.Errorf("signin: %w", err)
+	}
+	encoded := ""
+	if u != nil {
+		encoded = u.PasswordHash
+	}
+	// With encoded empty, Verify spends one hash of work and fails.
+	ok, rehash, err := s.cfg.Hasher.Verify(ctx, encoded, r.Password.Str)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("signin: verify: %w", err)
+	}
+	if !ok || u == nil {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "audit", slog.String("event", "signin_failed"), slog.Bool("known_login", u != nil))
+		return Tokens{}, ErrBadCredentials
+	}
+	now := s.now()
+	if rehash {
+		s.rehash(ctx, u.ID, r.Password.Str, now)
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "audit", slog.String("event", "signin"), slog.String("user", u.ID))
+	return s.openSession(ctx, u.ID, c, now)
+}
+
+// rehash stores password under the current hashing parameters. A failure is
+// logged and does not fail the signin: the old hash still works.
+func (s *Service) rehash(ctx context.Context, userID, password string, now time.Time) {
+	hash, err := s.cfg.Hasher.Hash(ctx, password)
+	if err == nil {
+		err = s.cfg.Store.SetPasswordHash(ctx, userID, hash, now)
+	}
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "password rehash failed", slog.String("user", userID), slog.Any("error", err))
+	}
+}
+
+// Refresh exchanges a refresh token for new tokens.
+//
+// The current token of a live session rotates it: the answer carries the next
+// generation's refresh token, and the presented one becomes its predecessor.
+// The predecessor, presented within RefreshGrace of that rotation, returns the
+// current refresh token again, unchanged, with a new access token. Any other
+// superseded token revokes the session. It returns ErrEmptyRefresh for a blank
+// token, ErrInvalidToken for a malformed, unknown, revoked or reused one, and
+// ErrTokenExpired for a current token older than RefreshTTL.
+func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, error) {
+	token = trimSpace(token)
+	if token == "" {
+		return Tokens{}, ErrEmptyRefresh
+	}
+	id, gen, ok := s.refresh.decode(token)
+	if !ok {
+		return Tokens{}, ErrInvalidToken
+	}
+	// A lost compare-and-swap means another request rotated the session in
+	// between; reading it again turns this request into a grace replay. Two
+	// rounds suffice since only the holder of the current token can rotate.
+	for range 3 {
+		sess, err := s.cfg.Store.Session(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return Tokens{}, ErrInvalidToken
+		}
+		if err != nil {
+			return Tokens{}, fmt.Errorf("refresh: %w", err)
+		}
+		if sess.Revoked() {
+			return Tokens{}, ErrInvalidToken
+		}
+		now := s.now()
+		switch {
+		case gen == sess.Generation:
+			if !now.Before(sess.RotatedAt.Add(s.cfg.RefreshTTL)) {
+				return Tokens{}, ErrTokenExpired
+			}
+			err := s.cfg.Store.RotateSession(ctx, id, gen, now)
+			if errors.Is(err, ErrStale) {
+				continue
+			}
+			if errors.Is(err, ErrNotFound) {
+				return Tokens{}, ErrInvalidToken
+			}
+			if err != nil {
+				return Tokens{}, fmt.Errorf("refresh: %w", err)
+			}
+			return s.tokens(ctx, sess.UserID, id, gen+1, now)
+		case gen == sess.Generation-1 && now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
+			return s.tokens(ctx, sess.UserID, id, sess.Generation, now)
+		case gen > sess.Generation:
+			// Only a database restored from an older copy gets here.
+			return Tokens{}, ErrInvalidToken
+		default:
+			if err := s.cfg.Store.RevokeSession(ctx, id, now); err != nil && !errors.Is(err, ErrNotFound) {
+				return Tokens{}, fmt.Errorf("refresh: revoke reused session: %w", err)
+			}
+			s.log.LogAttrs(ctx, slog.LevelWarn, "audit", slog.String("event", "refresh_reuse"),
+				slog.String("user", sess.UserID), slog.String("session", id),
+				slog.Int64("presented_generation", gen), slog.Int64("current_generation", sess.Generation))
+			return Tokens{}, ErrInvalidToken
+		}
+	}
+	return Tokens{}, fmt.Errorf("refresh: session %s kept changing under rotation", id)
+}
+
+// Ready reports whether the database answers.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		return &Error{Kind: KindUnavailable, Message: "Database unavailable", Op: "ready", Err: err}
+	}
+	return nil
+}
+
+// openSession creates a session for userID and returns its first tokens.
+func (s *Service) openSession(ctx context.Context, userID string, c Client, now time.Time) (Tokens, error) {
+	id, err := newUUID(s.cfg.Rand)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("open session: %w", err)
+	}
+	sess := &Session{
+		ID: id, UserID: userID, Generation: 1,
+		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
+		UserAgent: truncate(c.UserAgent, 512), IP: truncate(c.IP, 64),
+	}
+	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
+		return Tokens{}, fmt.Errorf("open session: %w", err)
+	}
+	return s.tokens(ctx, userID, id, 1, now)
+}
+
+// tokens signs a new access token for the session and derives the refresh
+// token of generation gen.
+func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int64, now time.Time) (Tokens, error) {
+	jti, err := newUUID(s.cfg.Rand)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("tokens: %w", err)
+	}
+	at, err := s.cfg.Signer.Sign(ctx, AccessClaims{
+		Issuer: s.cfg.Issuer, Subject: userID, Audience: s.cfg.Audience,
+		SessionID: sessionID, ID: jti,
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL),
+	})
+	if err != nil {
+		return Tokens{}, fmt.Errorf("tokens: sign: %w", err)
+	}
+	return Tokens{AccessToken: at, RefreshToken: s.refresh.encode(sessionID, gen)}, nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func trimSpace(s string) string {
+	v := trimmed(String(s))
+	return v.Str
+}

@@ -1,0 +1,188 @@
+package sqlstore_test
+
+import (
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authstore/auth"
+	"github.com/authstore/auth/sqlstore"
+	"github.com/authstore/auth/storetest"
+)
+
+func open(t *testing.T, dsn string) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.Open(t.Context(), dsn, sqlstore.Options{Migrate: true})
+	if err != nil {
+		t.Fatalf("Open(%q): %v", dsn, err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestSQLiteFile(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) auth.Store {
+		return open(t, filepath.Join(t.TempDir(), "auth.db"))
+	})
+}
+
+func TestSQLiteMemory(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) auth.Store {
+		return open(t, ":memory:")
+	})
+}
+
+func testUser() *auth.User {
+	now := time.Date(2026, 11, 27, 22, 5, 13, 0, time.UTC)
+	return &auth.User{
+		ID: "6f1c2a4e-0000-4000-8000-000000000001", FirstName: "Ada", LastName: "Lovelace",
+		Login: "Ada", LoginKey: "ada", Email: "ada@example.com", EmailKey: "ada@example.com",
+		PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	db, err := sqlstore.Open(ctx, path, sqlstore.Options{Migrate: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	u := testUser()
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	db = open(t, path)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	got, err := db.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("UserByID after reopen: %v", err)
+	}
+	if got.LoginKey != u.LoginKey || !got.CreatedAt.Equal(u.CreatedAt) {
+		t.Errorf("after reopen got %+v, want %+v", got, u)
+	}
+}
+
+func TestOpenWithoutMigrate(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "auth.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	if err := db.CreateUser(ctx, testUser()); err == nil {
+		t.Fatal("CreateUser before Migrate succeeded")
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if err := db.CreateUser(ctx, testUser()); err != nil {
+		t.Fatalf("CreateUser after Migrate: %v", err)
+	}
+}
+
+func TestFileSettings(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	open(t, path)
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatalf("journal_mode: %v", err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+}
+
+func TestMemoryDatabasesAreSeparate(t *testing.T) {
+	t.Parallel()
+	a, b := open(t, ":memory:"), open(t, ":memory:")
+	if err := a.CreateUser(t.Context(), testUser()); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if _, err := b.UserByID(t.Context(), testUser().ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByID in another :memory: database error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestForeignKeys(t *testing.T) {
+	t.Parallel()
+	db := open(t, filepath.Join(t.TempDir(), "auth.db"))
+	err := db.CreateSession(t.Context(), &auth.Session{ID: "s1", UserID: "no such user", Generation: 1})
+	if err == nil {
+		t.Fatal("CreateSession for an unknown user succeeded")
+	}
+}
+
+func TestClosedDatabaseReturnsErrors(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range []string{":memory:", filepath.Join(t.TempDir(), "auth.db")} {
+		ctx := t.Context()
+		db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Migrate: true})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := db.Ping(ctx); err == nil {
+			t.Errorf("%s: Ping after Close succeeded", dsn)
+		}
+		if _, err := db.UserByID(ctx, "x"); err == nil || errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("%s: UserByID after Close error = %v, want a database error", dsn, err)
+		}
+		if err := db.RotateSession(ctx, "x", 1, time.Now()); err == nil || errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("%s: RotateSession after Close error = %v, want a database error", dsn, err)
+		}
+		if err := db.CreateUser(ctx, testUser()); err == nil {
+			t.Errorf("%s: CreateUser after Close succeeded", dsn)
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, dsn, want string
+	}{
+		{"postgres", "postgres://u@localhost/auth", "postgres not supported yet"},
+		{"postgresql", "postgresql://u@localhost/auth?sslmode=disable", "postgres not supported yet"},
+		{"empty", "", "empty dsn"},
+		{"query string", "auth.db?_pragma=foreign_keys(0)", "without a query string"},
+		{"missing directory", filepath.Join(t.TempDir(), "missing", "auth.db"), "sqlstore"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := sqlstore.Open(t.Context(), tt.dsn, sqlstore.Options{Migrate: true})
+			if err == nil {
+				db.Close()
+				t.Fatalf("Open(%q) succeeded", tt.dsn)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Open(%q) error = %v, want it to contain %q", tt.dsn, err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,596 @@
+// Package storetest is the conformance suite of auth.Store: every
+// implementation's tests call Run, so all of them keep one contract.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authstore/auth"
+)
+
+// Run runs the conformance suite against stores made by newStore, one store
+// per subtest; subtests run in parallel.
+//
+// newStore must return an empty, ready (migrated) store and arrange for it to
+// be closed, typically with t.Cleanup.
+//
+// Times are compared after Truncate(time.Millisecond): a Store must keep at
+// least millisecond precision and may drop the rest by truncation.
+func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s auth.Store)
+	}{
+		{"CreateUserAndLookup", testCreateUserAndLookup},
+		{"UserNotFound", testUserNotFound},
+		{"KeysTaken", testKeysTaken},
+		{"DuplicateLoginKey", testDuplicateLoginKey},
+		{"DuplicateEmailKey", testDuplicateEmailKey},
+		{"SetPasswordHash", testSetPasswordHash},
+		{"SessionRoundTrip", testSessionRoundTrip},
+		{"SessionNotFound", testSessionNotFound},
+		{"RotateSession", testRotateSession},
+		{"RotateSessionWrongGeneration", testRotateSessionWrongGeneration},
+		{"RotateSessionRevoked", testRotateSessionRevoked},
+		{"RotateSessionMissing", testRotateSessionMissing},
+		{"RevokeSessionKeepsFirstTime", testRevokeSession},
+		{"TouchSession", testTouchSession},
+		{"SigningKeys", testSigningKeys},
+		{"DuplicateSigningKey", testDuplicateSigningKey},
+		{"Ping", testPing},
+		{"CanceledContext", testCanceledContext},
+		{"ConcurrentCreateSameLoginKey", testConcurrentCreateSameLoginKey},
+		{"ConcurrentCreateSameEmailKey", testConcurrentCreateSameEmailKey},
+		{"ConcurrentRotateSameGeneration", testConcurrentRotateSameGeneration},
+		{"ConcurrentRotateChains", testConcurrentRotateChains},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, newStore(t))
+		})
+	}
+}
+
+// at returns d after a fixed instant with sub-millisecond digits, so that a
+// store which rounds instead of truncating fails.
+func at(d time.Duration) time.Time {
+	return time.Date(2026, 11, 27, 22, 5, 13, 123_987_654, time.UTC).Add(d)
+}
+
+func sameTime(a, b time.Time) bool {
+	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
+}
+
+func newUser(n int) *auth.User {
+	return &auth.User{
+		ID:           fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
+		FirstName:    "Zoë",
+		LastName:     fmt.Sprintf("Last%d", n),
+		Login:        fmt.Sprintf("User%d", n),
+		LoginKey:     fmt.Sprintf("user%d", n),
+		Email:        fmt.Sprintf("User%d@Example.com", n),
+		EmailKey:     fmt.Sprintf("user%d@example.com", n),
+		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA",
+		CreatedAt:    at(time.Duration(n) * time.Second),
+		UpdatedAt:    at(time.Duration(n)*time.Second + time.Minute),
+	}
+}
+
+func newSession(n int, userID string) *auth.Session {
+	return &auth.Session{
+		ID:         fmt.Sprintf("10000000-0000-4000-8000-%012d", n),
+		UserID:     userID,
+		Generation: 1,
+		RotatedAt:  at(time.Hour),
+		CreatedAt:  at(time.Hour - time.Second),
+		LastUsedAt: at(time.Hour + time.Second),
+		UserAgent:  "Mozilla/5.0 (X11; Linux x86_64) storetest",
+		IP:         "2001:db8::1",
+	}
+}
+
+func mustCreateUser(t *testing.T, s auth.Store, u *auth.User) {
+	t.Helper()
+	if err := s.CreateUser(t.Context(), u); err != nil {
+		t.Fatalf("CreateUser(%s): %v", u.LoginKey, err)
+	}
+}
+
+// mustCreateSession creates user n and a session n of it.
+func mustCreateSession(t *testing.T, s auth.Store, n int) *auth.Session {
+	t.Helper()
+	u := newUser(n)
+	mustCreateUser(t, s, u)
+	sess := newSession(n, u.ID)
+	if err := s.CreateSession(t.Context(), sess); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return sess
+}
+
+func mustSession(t *testing.T, s auth.Store, id string) *auth.Session {
+	t.Helper()
+	got, err := s.Session(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Session(%s): %v", id, err)
+	}
+	return got
+}
+
+func checkUser(t *testing.T, got, want *auth.User) {
+	t.Helper()
+	if got.ID != want.ID || got.FirstName != want.FirstName || got.LastName != want.LastName ||
+		got.Login != want.Login || got.LoginKey != want.LoginKey || got.Email != want.Email ||
+		got.EmailKey != want.EmailKey || got.PasswordHash != want.PasswordHash ||
+		!sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.UpdatedAt, want.UpdatedAt) {
+		t.Errorf("user = %+v, want %+v", got, want)
+	}
+}
+
+func checkSession(t *testing.T, got, want *auth.Session) {
+	t.Helper()
+	if got.ID != want.ID || got.UserID != want.UserID || got.Generation != want.Generation ||
+		!sameTime(got.RotatedAt, want.RotatedAt) || !sameTime(got.CreatedAt, want.CreatedAt) ||
+		!sameTime(got.LastUsedAt, want.LastUsedAt) || !sameTime(got.RevokedAt, want.RevokedAt) ||
+		got.RevokedAt.IsZero() != want.RevokedAt.IsZero() ||
+		got.UserAgent != want.UserAgent || got.IP != want.IP {
+		t.Errorf("session = %+v, want %+v", got, want)
+	}
+}
+
+func testCreateUserAndLookup(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	want := newUser(1)
+	mustCreateUser(t, s, want)
+	mustCreateUser(t, s, newUser(2))
+
+	got, err := s.UserByLoginKey(ctx, want.LoginKey)
+	if err != nil {
+		t.Fatalf("UserByLoginKey: %v", err)
+	}
+	checkUser(t, got, want)
+
+	got, err = s.UserByID(ctx, want.ID)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	checkUser(t, got, want)
+}
+
+func testUserNotFound(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	if _, err := s.UserByLoginKey(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByLoginKey(nobody) error = %v, want ErrNotFound", err)
+	}
+	// Lookups are exact: the key is never folded by the store.
+	if _, err := s.UserByLoginKey(ctx, u.Login); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByLoginKey(%q) error = %v, want ErrNotFound", u.Login, err)
+	}
+	if _, err := s.UserByLoginKey(ctx, u.EmailKey); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByLoginKey(email key) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UserByID(ctx, newUser(2).ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByID(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testKeysTaken(t *testing.T, s auth.Store) {
+	u1, u2 := newUser(1), newUser(2)
+	mustCreateUser(t, s, u1)
+	mustCreateUser(t, s, u2)
+	tests := []struct {
+		name                string
+		loginKey, emailKey  string
+		wantLogin, wantMail bool
+	}{
+		{"neither", "free", "free@example.com", false, false},
+		{"login only", u1.LoginKey, "free@example.com", true, false},
+		{"email only", "free", u1.EmailKey, false, true},
+		{"both same user", u1.LoginKey, u1.EmailKey, true, true},
+		{"both different users", u1.LoginKey, u2.EmailKey, true, true},
+		{"login key is not an email key", "free", u1.LoginKey, false, false},
+		{"email key is not a login key", u1.EmailKey, "free@example.com", false, false},
+		{"empty", "", "", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			login, email, err := s.KeysTaken(t.Context(), tt.loginKey, tt.emailKey)
+			if err != nil {
+				t.Fatalf("KeysTaken: %v", err)
+			}
+			if login != tt.wantLogin || email != tt.wantMail {
+				t.Errorf("KeysTaken(%q, %q) = %v, %v, want %v, %v",
+					tt.loginKey, tt.emailKey, login, email, tt.wantLogin, tt.wantMail)
+			}
+		})
+	}
+}
+
+func testDuplicateLoginKey(t *testing.T, s auth.Store) {
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	dup := newUser(2)
+	dup.LoginKey = u.LoginKey
+	checkDuplicate(t, s, u, dup)
+}
+
+func testDuplicateEmailKey(t *testing.T, s auth.Store) {
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	dup := newUser(2)
+	dup.EmailKey = u.EmailKey
+	checkDuplicate(t, s, u, dup)
+}
+
+// checkDuplicate checks that dup is refused and that first is unchanged.
+func checkDuplicate(t *testing.T, s auth.Store, first, dup *auth.User) {
+	t.Helper()
+	ctx := t.Context()
+	err := s.CreateUser(ctx, dup)
+	if !errors.Is(err, auth.ErrDuplicate) {
+		t.Fatalf("CreateUser(duplicate) error = %v, want ErrDuplicate", err)
+	}
+	if _, err := s.UserByID(ctx, dup.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UserByID(refused user) error = %v, want ErrNotFound", err)
+	}
+	got, err := s.UserByID(ctx, first.ID)
+	if err != nil {
+		t.Fatalf("UserByID(first): %v", err)
+	}
+	checkUser(t, got, first)
+}
+
+func testSetPasswordHash(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	u, other := newUser(1), newUser(2)
+	mustCreateUser(t, s, u)
+	mustCreateUser(t, s, other)
+	when := at(24 * time.Hour)
+	if err := s.SetPasswordHash(ctx, u.ID, "$argon2id$new", when); err != nil {
+		t.Fatalf("SetPasswordHash: %v", err)
+	}
+	want := *u
+	want.PasswordHash, want.UpdatedAt = "$argon2id$new", when
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	checkUser(t, got, &want)
+	got, err = s.UserByID(ctx, other.ID)
+	if err != nil {
+		t.Fatalf("UserByID(other): %v", err)
+	}
+	checkUser(t, got, other)
+
+	if err := s.SetPasswordHash(ctx, newUser(3).ID, "x", when); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("SetPasswordHash(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testSessionRoundTrip(t *testing.T, s auth.Store) {
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	live := newSession(1, u.ID)
+	revoked := newSession(2, u.ID)
+	revoked.Generation = 7
+	revoked.RevokedAt = at(2 * time.Hour)
+	empty := newSession(3, u.ID)
+	empty.UserAgent, empty.IP = "", ""
+	for _, want := range []*auth.Session{live, revoked, empty} {
+		if err := s.CreateSession(t.Context(), want); err != nil {
+			t.Fatalf("CreateSession(%s): %v", want.ID, err)
+		}
+	}
+	for _, want := range []*auth.Session{live, revoked, empty} {
+		got := mustSession(t, s, want.ID)
+		checkSession(t, got, want)
+		if got.Revoked() != want.Revoked() {
+			t.Errorf("session %s Revoked() = %v, want %v", want.ID, got.Revoked(), want.Revoked())
+		}
+	}
+}
+
+func testSessionNotFound(t *testing.T, s auth.Store) {
+	mustCreateSession(t, s, 1)
+	if _, err := s.Session(t.Context(), newSession(2, "").ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("Session(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testRotateSession(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	when := at(3 * time.Hour)
+	if err := s.RotateSession(t.Context(), sess.ID, 1, when); err != nil {
+		t.Fatalf("RotateSession: %v", err)
+	}
+	want := *sess
+	want.Generation, want.RotatedAt, want.LastUsedAt = 2, when, when
+	checkSession(t, mustSession(t, s, sess.ID), &want)
+
+	when = at(4 * time.Hour)
+	if err := s.RotateSession(t.Context(), sess.ID, 2, when); err != nil {
+		t.Fatalf("RotateSession(2): %v", err)
+	}
+	want.Generation, want.RotatedAt, want.LastUsedAt = 3, when, when
+	checkSession(t, mustSession(t, s, sess.ID), &want)
+}
+
+func testRotateSessionWrongGeneration(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	for _, from := range []int64{0, 2, -1} {
+		err := s.RotateSession(t.Context(), sess.ID, from, at(3*time.Hour))
+		if !errors.Is(err, auth.ErrStale) {
+			t.Errorf("RotateSession(from %d) error = %v, want ErrStale", from, err)
+		}
+	}
+	checkSession(t, mustSession(t, s, sess.ID), sess)
+}
+
+func testRotateSessionRevoked(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	revokedAt := at(2 * time.Hour)
+	if err := s.RevokeSession(t.Context(), sess.ID, revokedAt); err != nil {
+		t.Fatalf("RevokeSession: %v", err)
+	}
+	err := s.RotateSession(t.Context(), sess.ID, 1, at(3*time.Hour))
+	if !errors.Is(err, auth.ErrStale) {
+		t.Errorf("RotateSession(revoked) error = %v, want ErrStale", err)
+	}
+	want := *sess
+	want.RevokedAt = revokedAt
+	checkSession(t, mustSession(t, s, sess.ID), &want)
+}
+
+func testRotateSessionMissing(t *testing.T, s auth.Store) {
+	mustCreateSession(t, s, 1)
+	err := s.RotateSession(t.Context(), newSession(2, "").ID, 1, at(3*time.Hour))
+	if !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("RotateSession(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testRevokeSession(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	sess := mustCreateSession(t, s, 1)
+	other := newSession(2, sess.UserID)
+	if err := s.CreateSession(ctx, other); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	first := at(2 * time.Hour)
+	if err := s.RevokeSession(ctx, sess.ID, first); err != nil {
+		t.Fatalf("RevokeSession: %v", err)
+	}
+	if err := s.RevokeSession(ctx, sess.ID, at(3*time.Hour)); err != nil {
+		t.Fatalf("RevokeSession(again): %v", err)
+	}
+	want := *sess
+	want.RevokedAt = first
+	got := mustSession(t, s, sess.ID)
+	checkSession(t, got, &want)
+	if !got.Revoked() {
+		t.Error("Revoked() = false after RevokeSession")
+	}
+	checkSession(t, mustSession(t, s, other.ID), other)
+
+	if err := s.RevokeSession(ctx, newSession(3, "").ID, first); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("RevokeSession(unknown) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testTouchSession(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	when := at(5 * time.Hour)
+	if err := s.TouchSession(t.Context(), sess.ID, when); err != nil {
+		t.Fatalf("TouchSession: %v", err)
+	}
+	want := *sess
+	want.LastUsedAt = when
+	checkSession(t, mustSession(t, s, sess.ID), &want)
+}
+
+func testSigningKeys(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	keys, err := s.SigningKeys(ctx)
+	if err != nil {
+		t.Fatalf("SigningKeys(empty): %v", err)
+	}
+	if len(keys) != 0 {
+		t.Fatalf("SigningKeys(empty) = %d keys, want 0", len(keys))
+	}
+	mk := func(id, alg string, created time.Time) *auth.SigningKey {
+		return &auth.SigningKey{
+			ID: id, Algorithm: alg, CreatedAt: created,
+			Private: []byte("sealed\x00private " + id),
+			Public:  []byte(`{"kty":"OKP","kid":"` + id + `"}`),
+		}
+	}
+	// Inserted out of order: the store must sort by CreatedAt.
+	middle := mk("k-b", "ES256", at(2*time.Hour))
+	newest := mk("k-a", "EdDSA", at(3*time.Hour))
+	oldest := mk("k-c", "RS256", at(time.Hour))
+	for _, k := range []*auth.SigningKey{middle, newest, oldest} {
+		if err := s.CreateSigningKey(ctx, k); err != nil {
+			t.Fatalf("CreateSigningKey(%s): %v", k.ID, err)
+		}
+	}
+	keys, err = s.SigningKeys(ctx)
+	if err != nil {
+		t.Fatalf("SigningKeys: %v", err)
+	}
+	want := []*auth.SigningKey{oldest, middle, newest}
+	if len(keys) != len(want) {
+		t.Fatalf("SigningKeys = %d keys, want %d", len(keys), len(want))
+	}
+	for i, w := range want {
+		g := keys[i]
+		if g.ID != w.ID || g.Algorithm != w.Algorithm || !bytes.Equal(g.Private, w.Private) ||
+			!bytes.Equal(g.Public, w.Public) || !sameTime(g.CreatedAt, w.CreatedAt) {
+			t.Errorf("SigningKeys[%d] = {%s %s %v}, want {%s %s %v}", i, g.ID, g.Algorithm, g.CreatedAt, w.ID, w.Algorithm, w.CreatedAt)
+		}
+	}
+}
+
+func testDuplicateSigningKey(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	k := &auth.SigningKey{ID: "k1", Algorithm: "EdDSA", Private: []byte("p"), Public: []byte("{}"), CreatedAt: at(0)}
+	if err := s.CreateSigningKey(ctx, k); err != nil {
+		t.Fatalf("CreateSigningKey: %v", err)
+	}
+	dup := &auth.SigningKey{ID: "k1", Algorithm: "ES256", Private: []byte("q"), Public: []byte("{}"), CreatedAt: at(time.Hour)}
+	if err := s.CreateSigningKey(ctx, dup); !errors.Is(err, auth.ErrDuplicate) {
+		t.Fatalf("CreateSigningKey(duplicate) error = %v, want ErrDuplicate", err)
+	}
+	keys, err := s.SigningKeys(ctx)
+	if err != nil {
+		t.Fatalf("SigningKeys: %v", err)
+	}
+	if len(keys) != 1 || keys[0].Algorithm != "EdDSA" {
+		t.Errorf("SigningKeys = %+v, want only the first k1", keys)
+	}
+}
+
+func testPing(t *testing.T, s auth.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+func testCanceledContext(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"CreateUser", func() error { return s.CreateUser(ctx, newUser(2)) }},
+		{"UserByID", func() error { _, err := s.UserByID(ctx, sess.UserID); return err }},
+		{"Session", func() error { _, err := s.Session(ctx, sess.ID); return err }},
+		{"RotateSession", func() error { return s.RotateSession(ctx, sess.ID, 1, at(3*time.Hour)) }},
+	}
+	for _, c := range calls {
+		if err := c.call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s(canceled ctx) error = %v, want context.Canceled", c.name, err)
+		}
+	}
+	if _, err := s.UserByID(t.Context(), newUser(2).ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("CreateUser with a canceled ctx stored the user (UserByID error = %v)", err)
+	}
+	checkSession(t, mustSession(t, s, sess.ID), sess)
+}
+
+// concurrently runs f(0) to f(n-1) at once and returns their errors.
+func concurrently(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// checkOneWinner checks that exactly one of errs is nil and every other one
+// wraps loser.
+func checkOneWinner(t *testing.T, errs []error, loser error) {
+	t.Helper()
+	wins := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, loser):
+			t.Errorf("call %d: error = %v, want nil or %v", i, err, loser)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d calls succeeded, want exactly 1", wins)
+	}
+}
+
+func testConcurrentCreateSameLoginKey(t *testing.T, s auth.Store) {
+	errs := concurrently(50, func(i int) error {
+		u := newUser(i)
+		u.LoginKey = "same"
+		return s.CreateUser(t.Context(), u)
+	})
+	checkOneWinner(t, errs, auth.ErrDuplicate)
+	if _, err := s.UserByLoginKey(t.Context(), "same"); err != nil {
+		t.Errorf("UserByLoginKey(same): %v", err)
+	}
+}
+
+func testConcurrentCreateSameEmailKey(t *testing.T, s auth.Store) {
+	errs := concurrently(50, func(i int) error {
+		u := newUser(i)
+		u.EmailKey = "same@example.com"
+		return s.CreateUser(t.Context(), u)
+	})
+	checkOneWinner(t, errs, auth.ErrDuplicate)
+}
+
+func testConcurrentRotateSameGeneration(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	errs := concurrently(50, func(i int) error {
+		return s.RotateSession(t.Context(), sess.ID, 1, at(time.Duration(i)*time.Second))
+	})
+	checkOneWinner(t, errs, auth.ErrStale)
+	if got := mustSession(t, s, sess.ID).Generation; got != 2 {
+		t.Errorf("Generation = %d, want 2", got)
+	}
+}
+
+func testConcurrentRotateChains(t *testing.T, s auth.Store) {
+	const (
+		workers = 20
+		rounds  = 10
+	)
+	sess := mustCreateSession(t, s, 1)
+	wins := make([]int64, workers)
+	errs := concurrently(workers, func(w int) error {
+		for r := range rounds {
+			cur, err := s.Session(t.Context(), sess.ID)
+			if err != nil {
+				return err
+			}
+			err = s.RotateSession(t.Context(), sess.ID, cur.Generation, at(time.Duration(w*rounds+r)*time.Millisecond))
+			switch {
+			case err == nil:
+				wins[w]++
+			case !errors.Is(err, auth.ErrStale):
+				return err
+			}
+		}
+		return nil
+	})
+	var total int64
+	for w, err := range errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", w, err)
+		}
+		total += wins[w]
+	}
+	if total == 0 {
+		t.Error("no rotation succeeded")
+	}
+	if got := mustSession(t, s, sess.ID).Generation; got != 1+total {
+		t.Errorf("Generation = %d, want 1 + %d successful rotations", got, total)
+	}
+}

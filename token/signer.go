@@ -1,0 +1,148 @@
+package token
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/authstore/auth"
+	"github.com/go-jose/go-jose/v4"
+)
+
+// TokenType is the "typ" header of every access token (RFC 9068).
+const TokenType = "at+jwt"
+
+var _ auth.AccessTokenSigner = (*Signer)(nil)
+
+// Signer signs access tokens with one private key. It is safe for concurrent
+// use.
+type Signer struct {
+	kid string
+	alg string
+	sig jose.Signer // go-jose's signer only reads its state in Sign
+}
+
+// NewSigner returns a Signer for the key of keys whose ID is activeKID. It
+// opens that key's private half with sealer once. If the private half does
+// not open, the error wraps ErrOpen and says the secret key may not match;
+// it never contains key material. The private key must fit the row's
+// algorithm and public JWK.
+func NewSigner(keys []auth.SigningKey, activeKID string, sealer *Sealer) (*Signer, error) {
+	var k *auth.SigningKey
+	for i := range keys {
+		if keys[i].ID == activeKID {
+			k = &keys[i]
+			break
+		}
+	}
+	if k == nil {
+		return nil, fmt.Errorf("token: no signing key %q", activeKID)
+	}
+	pub, err := publicJWK(k)
+	if err != nil {
+		return nil, err
+	}
+	der, err := sealer.Open(k.Private, []byte(k.ID))
+	if err != nil {
+		return nil, fmt.Errorf("token: signing key %q cannot be opened; the secret key does not match the one it was sealed with, or the row was altered: %w", k.ID, err)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	clear(der)
+	if err != nil {
+		// The parse error could quote key bytes; leave it out.
+		return nil, fmt.Errorf("token: signing key %q: private key is not valid PKCS#8", k.ID)
+	}
+	if err := checkKeyType(k.Algorithm, priv); err != nil {
+		return nil, fmt.Errorf("token: signing key %q: %w", k.ID, err)
+	}
+	if err := samePublic(priv, &pub); err != nil {
+		return nil, fmt.Errorf("token: signing key %q: %w", k.ID, err)
+	}
+	sig, err := jose.NewSigner(
+		jose.SigningKey{
+			Algorithm: jose.SignatureAlgorithm(k.Algorithm),
+			Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
+		},
+		(&jose.SignerOptions{}).WithType(TokenType),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("token: signing key %q: %w", k.ID, err)
+	}
+	return &Signer{kid: k.ID, alg: k.Algorithm, sig: sig}, nil
+}
+
+// samePublic reports an error unless priv is the private half of pub.
+func samePublic(priv any, pub *jose.JSONWebKey) error {
+	have := jose.JSONWebKey{Key: priv.(crypto.Signer).Public()}
+	a, err := have.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("thumbprint: %w", err)
+	}
+	b, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("thumbprint: %w", err)
+	}
+	if string(a) != string(b) {
+		return errors.New("private key does not match the public JWK")
+	}
+	return nil
+}
+
+// KeyID returns the "kid" of the tokens s signs.
+func (s *Signer) KeyID() string { return s.kid }
+
+// Algorithm returns the "alg" of the tokens s signs.
+func (s *Signer) Algorithm() string { return s.alg }
+
+// claims is the payload of an access token. Dates are seconds since the
+// epoch; aud is a single string, left out when empty, as is sid.
+type claims struct {
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub"`
+	Audience  string `json:"aud,omitempty"`
+	ExpiresAt int64  `json:"exp"`
+	IssuedAt  int64  `json:"iat"`
+	ID        string `json:"jti"`
+	SessionID string `json:"sid,omitempty"`
+}
+
+// Sign returns a compact JWS with header {"alg","kid","typ":"at+jwt"} and
+// claims iss, sub, aud (only if set), exp, iat, jti and sid (only if set).
+// Subject, ID, IssuedAt and ExpiresAt are required, and ExpiresAt must be
+// after IssuedAt. ctx is not consulted: signing does not block.
+func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
+	switch {
+	case c.Subject == "":
+		return "", errors.New("token: sign: empty subject")
+	case c.ID == "":
+		return "", errors.New("token: sign: empty token id")
+	case c.IssuedAt.IsZero() || c.ExpiresAt.IsZero():
+		return "", errors.New("token: sign: issue and expiry times are required")
+	case !c.ExpiresAt.After(c.IssuedAt):
+		return "", errors.New("token: sign: expiry is not after issue time")
+	}
+	payload, err := json.Marshal(claims{
+		Issuer:    c.Issuer,
+		Subject:   c.Subject,
+		Audience:  c.Audience,
+		ExpiresAt: c.ExpiresAt.Unix(),
+		IssuedAt:  c.IssuedAt.Unix(),
+		ID:        c.ID,
+		SessionID: c.SessionID,
+	})
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	jws, err := s.sig.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	out, err := jws.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("token: sign: %w", err)
+	}
+	return out, nil
+}

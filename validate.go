@@ -1,0 +1,149 @@
+package auth
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// ValueType is the JSON type a request field arrived as.
+type ValueType uint8
+
+// Field value types. Form bodies only produce ValueMissing, ValueString and,
+// for a repeated field, ValueArray.
+const (
+	ValueMissing ValueType = iota
+	ValueNull
+	ValueString
+	ValueNumber
+	ValueBool
+	ValueArray
+	ValueObject
+)
+
+// Value is one request field as decoded, before any rule is applied. The
+// transport fills it; the Service judges it.
+type Value struct {
+	Type ValueType
+	Str  string // the text, when Type is ValueString
+}
+
+// String returns a Value holding s.
+func String(s string) Value { return Value{Type: ValueString, Str: s} }
+
+// SignupRequest is the body of POST /auth/signup (the original CreateUserDto).
+type SignupRequest struct {
+	FirstName, LastName, Login, Email, Password Value
+}
+
+// SigninRequest is the body of POST /auth/signin (the original LoginDto).
+type SigninRequest struct {
+	Login, Password Value
+}
+
+// Fold returns the key under which a login or email is unique and looked up:
+// the trimmed text in Unicode lower case.
+func Fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// trimmed returns v with surrounding white space removed from its text.
+func trimmed(v Value) Value {
+	if v.Type == ValueString {
+		v.Str = strings.TrimSpace(v.Str)
+	}
+	return v
+}
+
+// fieldRules are the checks one field gets, in the original's message order:
+// length, then not-empty, then string.
+type fieldRules struct {
+	name       string
+	min, max   int  // Unicode code points; max 0 means unbounded
+	notEmpty   bool // "should not be empty"
+	email      bool // "must be an email" replaces the other messages
+	noControls bool // refuse U+0000–U+001F and U+007F
+}
+
+// check appends to msgs the messages v earns under r, in the original order.
+func (r fieldRules) check(v Value, msgs []string) []string {
+	isString := v.Type == ValueString
+	if r.email {
+		if !isString || !IsEmail(v.Str) {
+			return append(msgs, r.name+" must be an email")
+		}
+		if r.noControls && hasControl(v.Str) {
+			msgs = append(msgs, r.name+" must not contain control characters")
+		}
+		return msgs
+	}
+	n := 0
+	if isString {
+		n = utf8.RuneCountInString(v.Str)
+	}
+	// Like class-validator's @Length: a value that is not a string fails it
+	// with the "longer than" message.
+	hasLength := r.min > 0 || r.max > 0
+	switch {
+	case !hasLength:
+	case !isString || n < r.min:
+		msgs = append(msgs, r.name+" must be longer than or equal to "+itoa(r.min)+" characters")
+	case r.max > 0 && n > r.max:
+		msgs = append(msgs, r.name+" must be shorter than or equal to "+itoa(r.max)+" characters")
+	}
+	// @IsNotEmpty refuses only "", null and undefined.
+	if r.notEmpty && (v.Type == ValueMissing || v.Type == ValueNull || (isString && v.Str == "")) {
+		msgs = append(msgs, r.name+" should not be empty")
+	}
+	if !isString {
+		msgs = append(msgs, r.name+" must be a string")
+	} else if r.noControls && hasControl(v.Str) {
+		msgs = append(msgs, r.name+" must not contain control characters")
+	}
+	return msgs
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}
+
+// validateSignup trims the request and checks every field, returning all
+// messages of the request together as one KindInvalid error.
+func validateSignup(r *SignupRequest, passwordMax int) error {
+	r.FirstName, r.LastName = trimmed(r.FirstName), trimmed(r.LastName)
+	r.Login, r.Email, r.Password = trimmed(r.Login), trimmed(r.Email), trimmed(r.Password)
+	var msgs []string
+	msgs = fieldRules{name: "firstName", min: 1, max: 20, notEmpty: true, noControls: true}.check(r.FirstName, msgs)
+	msgs = fieldRules{name: "lastName", min: 1, max: 20, notEmpty: true, noControls: true}.check(r.LastName, msgs)
+	msgs = fieldRules{name: "login", min: 3, max: 24, noControls: true}.check(r.Login, msgs)
+	msgs = fieldRules{name: "email", email: true, noControls: true}.check(r.Email, msgs)
+	msgs = fieldRules{name: "password", min: 8, max: passwordMax}.check(r.Password, msgs)
+	if len(msgs) > 0 {
+		return &Error{Kind: KindInvalid, Messages: msgs}
+	}
+	return nil
+}
+
+// validateSignin trims the request and checks that both fields are non-empty
+// strings. It applies no length rules, so the answer for a login or password
+// that signup would refuse is the same "incorrect" as for any other miss.
+func validateSignin(r *SigninRequest) error {
+	r.Login, r.Password = trimmed(r.Login), trimmed(r.Password)
+	var msgs []string
+	msgs = fieldRules{name: "login", notEmpty: true}.check(r.Login, msgs)
+	msgs = fieldRules{name: "password", notEmpty: true}.check(r.Password, msgs)
+	if len(msgs) > 0 {
+		return &Error{Kind: KindInvalid, Messages: msgs}
+	}
+	return nil
+}
