@@ -17,7 +17,8 @@ import (
 // answer (class-validator's @IsEmail) and no Go library reproduces it:
 // net/mail and the RFC 5322 validators accept display names, comments,
 // dotless domains and IP literals, and none has validator.js's character
-// classes, TLD rule or limits.
+// classes, TLD rule or limits. Its quirks are kept: a quoted local part may
+// be empty, so `""@example.com` and even `"@example.com` are emails.
 //
 // A string that is not valid UTF-8 is not an email: a JavaScript string
 // cannot hold such bytes (a JSON decoder turns them into U+FFFD first), and

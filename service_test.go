@@ -43,7 +43,7 @@ type fixture struct {
 
 // newFixture returns a Service on a fresh SQLite file. change, if not nil,
 // edits the Config before the Service is built.
-func newFixture(t *testing.T, change func(*auth.Config)) *fixture {
+func newFixture(t testing.TB, change func(*auth.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "auth.db"), sqlstore.Options{Migrate: true})

@@ -32,23 +32,12 @@ func client(r *http.Request) auth.Client {
 	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
 }
 
-// handleSignup serves POST /auth/signup with a CreateUserDto body.
-func handleSignup(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+// tokenEndpoint serves an endpoint that answers TokensDetails: issue reads
+// the request and calls the service; its error is answered in the error shape.
+func tokenEndpoint(ew errorWriter, issue func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
-		f, err := decode(w, r, maxBody)
-		if err != nil {
-			ew.write(w, r, err)
-			return
-		}
-		req := auth.SignupRequest{
-			FirstName: f["firstName"],
-			LastName:  f["lastName"],
-			Login:     f["login"],
-			Email:     f["email"],
-			Password:  f["password"],
-		}
-		t, err := svc.Signup(r.Context(), req, client(r))
+		t, err := issue(w, r)
 		if err != nil {
 			ew.write(w, r, err)
 			return
@@ -57,22 +46,31 @@ func handleSignup(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler
 	})
 }
 
-// handleSignin serves POST /auth/signin with a LoginDto body.
-func handleSignin(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		noStore(w)
+// handleSignup serves POST /auth/signup with a CreateUserDto body.
+func handleSignup(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
 		f, err := decode(w, r, maxBody)
 		if err != nil {
-			ew.write(w, r, err)
-			return
+			return auth.Tokens{}, err
 		}
-		req := auth.SigninRequest{Login: f["login"], Password: f["password"]}
-		t, err := svc.Signin(r.Context(), req, client(r))
+		return svc.Signup(r.Context(), auth.SignupRequest{
+			FirstName: f["firstName"],
+			LastName:  f["lastName"],
+			Login:     f["login"],
+			Email:     f["email"],
+			Password:  f["password"],
+		}, client(r))
+	})
+}
+
+// handleSignin serves POST /auth/signin with a LoginDto body.
+func handleSignin(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
+		f, err := decode(w, r, maxBody)
 		if err != nil {
-			ew.write(w, r, err)
-			return
+			return auth.Tokens{}, err
 		}
-		writeTokens(w, t)
+		return svc.Signin(r.Context(), auth.SigninRequest{Login: f["login"], Password: f["password"]}, client(r))
 	})
 }
 
@@ -81,19 +79,12 @@ func handleSignin(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler
 // repeated rt, or a refresh_token that is not a string, is an invalid token;
 // an absent or null one is empty.
 func handleRefresh(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		noStore(w)
+	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
 		rt, err := refreshToken(w, r, maxBody)
 		if err != nil {
-			ew.write(w, r, err)
-			return
+			return auth.Tokens{}, err
 		}
-		t, err := svc.Refresh(r.Context(), rt, client(r))
-		if err != nil {
-			ew.write(w, r, err)
-			return
-		}
-		writeTokens(w, t)
+		return svc.Refresh(r.Context(), rt, client(r))
 	})
 }
 

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -58,6 +60,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 			return nil, errors.Join(err, db.Close())
 		}
 		return db, nil
+	}
+
+	// The database holds password hashes: create it readable by its owner
+	// only. SQLite gives the -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlstore: create %s: %w", path, err)
 	}
 
 	wq := url.Values{

@@ -186,3 +186,25 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkRotateSession(b *testing.B) {
+	ctx := b.Context()
+	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "auth.db"), sqlstore.Options{Migrate: true})
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	u := testUser()
+	if err := db.CreateUser(ctx, u); err != nil {
+		b.Fatalf("CreateUser: %v", err)
+	}
+	now := u.CreatedAt
+	if err := db.CreateSession(ctx, &auth.Session{ID: "s1", UserID: u.ID, Generation: 1, RotatedAt: now, CreatedAt: now, LastUsedAt: now}); err != nil {
+		b.Fatalf("CreateSession: %v", err)
+	}
+	for gen := int64(1); b.Loop(); gen++ {
+		if err := db.RotateSession(ctx, "s1", gen, now); err != nil {
+			b.Fatalf("RotateSession: %v", err)
+		}
+	}
+}
