@@ -27,8 +27,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // server is a running `authstore serve`.
 type server struct {
@@ -48,7 +52,9 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	s := &server{stop: cancel, done: make(chan error, 1), stderr: stderr}
 	getenv := func(k string) string { return env[k] }
-	go func() { s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, stdout, stderr) }()
+	go func() {
+		s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, stdout, stderr)
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for s.url == "" {
 		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
