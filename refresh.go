@@ -31,7 +31,14 @@ const (
 const refreshTokenLabel = "authstore refresh token v1\x00"
 
 // refreshCodec encodes and checks refresh tokens under one MAC key.
-type refreshCodec struct{ key []byte }
+type refreshCodec struct {
+	key    []byte
+	strict *base64.Encoding // RawURLEncoding.Strict(): one spelling per token
+}
+
+func newRefreshCodec(key []byte) refreshCodec {
+	return refreshCodec{key: append([]byte(nil), key...), strict: base64.RawURLEncoding.Strict()}
+}
 
 func (c refreshCodec) mac(dst, idAndGen []byte) []byte {
 	m := hmac.New(sha256.New, c.key)
@@ -59,7 +66,7 @@ func (c refreshCodec) decode(token string) (id string, gen int64, ok bool) {
 		return "", 0, false
 	}
 	var raw [refreshRawLen]byte
-	n, err := base64.RawURLEncoding.Decode(raw[:], []byte(token))
+	n, err := c.strict.Decode(raw[:], []byte(token))
 	if err != nil || n != refreshRawLen {
 		return "", 0, false
 	}

@@ -79,8 +79,7 @@ func NewService(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	key := append([]byte(nil), cfg.RefreshKey...)
-	return &Service{cfg: cfg, refresh: refreshCodec{key: key}, log: log}, nil
+	return &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log}, nil
 }
 
 // Signup creates a user and opens a session for it.

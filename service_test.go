@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -392,6 +393,12 @@ func TestRefreshRefusesForeignTokens(t *testing.T) {
 
 	flipped := []byte(tok.RefreshToken)
 	flipped[len(flipped)-2] ^= 1
+	// The last character carries two unused bits; another spelling of the
+	// same bytes is not the same token.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	respelled := []byte(tok.RefreshToken)
+	last := strings.IndexByte(alphabet, respelled[len(respelled)-1])
+	respelled[len(respelled)-1] = alphabet[last^1]
 	tests := []struct {
 		name, rt string
 		want     error
@@ -401,6 +408,7 @@ func TestRefreshRefusesForeignTokens(t *testing.T) {
 		{"garbage", "garbage-token-value", auth.ErrInvalidToken},
 		{"access token", tok.AccessToken, auth.ErrInvalidToken},
 		{"tampered MAC", string(flipped), auth.ErrInvalidToken},
+		{"unused bits set", string(respelled), auth.ErrInvalidToken},
 		{"MAC under another key", foreign, auth.ErrInvalidToken},
 		{"not base64", strings.Repeat("!", len(tok.RefreshToken)), auth.ErrInvalidToken},
 	}
@@ -416,46 +424,81 @@ func TestRefreshRefusesForeignTokens(t *testing.T) {
 }
 
 // Concurrent refreshes with one token never fork the session: with a grace
-// window every request gets the same next token; without one, the session
-// ends revoked and no token of it works.
+// window every request gets the same next token and the session moves one
+// generation; without one, the session ends revoked, so no token of it works.
 func TestRefreshConcurrentNeverForks(t *testing.T) {
 	for _, grace := range []time.Duration{10 * time.Second, 0} {
 		t.Run("grace "+grace.String(), func(t *testing.T) {
 			f := newFixture(t, func(c *auth.Config) { c.RefreshGrace = grace })
-			rt0 := f.signup(t, "alice").RefreshToken
+			first := f.signup(t, "alice")
+			sid, _ := claims(t, first.AccessToken)["sid"].(string)
 			const n = 50
 			var wg sync.WaitGroup
 			results := make([]string, n)
 			errs := make([]error, n)
 			for i := range n {
 				wg.Go(func() {
-					tok, err := f.refresh(rt0)
+					tok, err := f.refresh(first.RefreshToken)
 					results[i], errs[i] = tok.RefreshToken, err
 				})
 			}
 			wg.Wait()
-			usable := map[string]bool{}
+			distinct := map[string]bool{}
 			for i := range n {
-				if errs[i] != nil {
-					if !errors.Is(errs[i], auth.ErrInvalidToken) {
-						t.Fatalf("refresh %d: unexpected error %v", i, errs[i])
-					}
-					continue
-				}
-				if _, err := f.refresh(results[i]); err == nil {
-					usable[results[i]] = true
+				switch {
+				case errs[i] == nil:
+					distinct[results[i]] = true
+				case !errors.Is(errs[i], auth.ErrInvalidToken):
+					t.Fatalf("refresh %d: unexpected error %v", i, errs[i])
 				}
 			}
-			if len(usable) > 1 {
-				t.Fatalf("%d different usable tokens in one session", len(usable))
+			sess, err := f.db.Session(context.Background(), sid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sess.Generation != 2 {
+				t.Errorf("generation %d after concurrent refreshes of generation 1, want 2", sess.Generation)
 			}
 			if grace > 0 {
+				if len(distinct) != 1 || sess.Revoked() {
+					t.Fatalf("with a grace window: %d distinct tokens, revoked %v; want 1 and a live session", len(distinct), sess.Revoked())
+				}
 				for i := range n {
-					if errs[i] != nil || results[i] != results[0] {
-						t.Fatalf("with a grace window every request must get the same token: %v", errs[i])
+					if errs[i] != nil {
+						t.Fatalf("with a grace window every request succeeds: %v", errs[i])
 					}
 				}
+				return
+			}
+			if !sess.Revoked() {
+				t.Fatal("without a grace window, the losers' reuse must revoke the session")
 			}
 		})
+	}
+}
+
+func TestSignupConcurrentSameEmail(t *testing.T) {
+	f := newFixture(t, nil)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			login := fmt.Sprintf("user%02d", i)
+			_, errs[i] = f.svc.Signup(context.Background(), signupReq(login, "Same@Example.com"), auth.Client{})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, auth.ErrEmailUsed):
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d signups with one email succeeded, want 1", ok)
 	}
 }

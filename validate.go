@@ -3,6 +3,9 @@ package auth
 import (
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // ValueType is the JSON type a request field arrived as.
@@ -41,8 +44,12 @@ type SigninRequest struct {
 }
 
 // Fold returns the key under which a login or email is unique and looked up:
-// the trimmed text in Unicode lower case.
-func Fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// the trimmed text, NFC-normalised and Unicode case-folded, so that "ΟΔΟΣ"
+// and "οδος", "STRASSE" and "straße", or a composed and a decomposed "é"
+// are one key.
+func Fold(s string) string {
+	return norm.NFC.String(cases.Fold().String(norm.NFC.String(strings.TrimSpace(s))))
+}
 
 // trimmed returns v with surrounding white space removed from its text.
 func trimmed(v Value) Value {

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/authstore/auth"
 )
@@ -98,6 +99,14 @@ func decodeJSON(body io.Reader) (fields, error) {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value"):
+			// Unmarshal reports the end of the input; find the first byte
+			// after the object instead.
+			dec := json.NewDecoder(bytes.NewReader(b))
+			var obj json.RawMessage
+			_ = dec.Decode(&obj)
+			rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")
+			return nil, badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", len(b)-len(rest)))
 		case errors.As(err, &se) && se.Offset < int64(len(b)):
 			return nil, badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", max(se.Offset-1, 0)))
 		case errors.As(err, &te):
@@ -178,7 +187,7 @@ func decodeMultipart(body io.Reader, boundary string) (fields, error) {
 		if err != nil {
 			return nil, multipartError(err)
 		}
-		if p.FileName() != "" {
+		if isFilePart(p) {
 			return nil, badRequest("Unexpected field")
 		}
 		name := p.FormName()
@@ -195,6 +204,14 @@ func decodeMultipart(body io.Reader, boundary string) (fields, error) {
 		f[k] = formValue(vs)
 	}
 	return f, nil
+}
+
+// isFilePart reports whether p is a file upload: its Content-Disposition
+// has a filename parameter, even an empty one (as multer judges it).
+func isFilePart(p *multipart.Part) bool {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	_, hasName := params["filename"]
+	return err == nil && hasName || p.FileName() != ""
 }
 
 // multipartError keeps a body-limit error recognisable and turns any other

@@ -124,7 +124,7 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // CORS answers.
 const (
-	corsAllowMethods = "GET, POST, DELETE, OPTIONS"
+	corsAllowMethods = "GET, POST, OPTIONS"
 	corsAllowHeaders = "Content-Type, Authorization, X-Request-Id"
 	corsExpose       = "X-Request-Id, Retry-After"
 	corsMaxAge       = "600"

@@ -31,7 +31,7 @@ func TestCORS(t *testing.T) {
 		{"preflight, any origin", nil, "OPTIONS", "/auth/signin", preflight, 204, map[string]string{
 			"Access-Control-Allow-Origin":      app,
 			"Access-Control-Allow-Credentials": "true",
-			"Access-Control-Allow-Methods":     "GET, POST, DELETE, OPTIONS",
+			"Access-Control-Allow-Methods":     "GET, POST, OPTIONS",
 			"Access-Control-Allow-Headers":     "content-type, x-request-id",
 			"Access-Control-Max-Age":           "600",
 		}},

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/authstore/auth"
@@ -83,31 +85,36 @@ func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(cfg.JWKS))
 }
 
-// routeErrors serves mux, answering its 404 and 405 in the error shape:
-// "Cannot METHOD /path", as the original does, with the Allow header of a
-// 405. The ServeMux's own redirects (of unclean paths) pass through.
+// routeErrors serves mux, answering what it does not route in the error
+// shape: "Cannot METHOD /path", as the original does, as a 405 with the
+// Allow header for a wrong method and a 404 otherwise. The ServeMux's own
+// redirects of unclean paths (such as /auth//refresh) are 404s too: they
+// would echo the query, which may hold a refresh token, in Location.
 func routeErrors(ew errorWriter, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
-		if pattern != "" {
+		if pattern != "" && !unclean(r.URL.Path) {
 			mux.ServeHTTP(w, r)
 			return
 		}
 		rec := &headerRecorder{header: http.Header{}}
 		h.ServeHTTP(rec, r)
 		msg := fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)
-		switch rec.status {
-		case http.StatusNotFound:
-			ew.write(w, r, &httpError{status: http.StatusNotFound, message: msg})
-		case http.StatusMethodNotAllowed:
+		if rec.status == http.StatusMethodNotAllowed {
 			ew.write(w, r, &httpError{status: http.StatusMethodNotAllowed, message: msg, allow: rec.header.Get("Allow")})
-		default:
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.status)
+			return
 		}
+		ew.write(w, r, &httpError{status: http.StatusNotFound, message: msg})
 	})
+}
+
+// unclean reports whether the ServeMux would redirect p to a cleaned path.
+func unclean(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c != p
 }
 
 // headerRecorder captures the status and headers of the ServeMux's own

@@ -42,8 +42,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlstore: empty dsn")
 	}
-	if strings.Contains(path, "?") {
-		return nil, errors.New("sqlstore: sqlite dsn must be a file path or :memory:, without a query string")
+	if strings.Contains(path, "?") || strings.HasPrefix(path, "file:") {
+		return nil, errors.New("sqlstore: sqlite dsn must be a file path or :memory:, not a file: URI or a query string")
 	}
 	if path == ":memory:" {
 		q := url.Values{"_pragma": {"busy_timeout(" + busyTimeoutMillis + ")", "foreign_keys(1)"}}

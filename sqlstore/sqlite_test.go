@@ -170,7 +170,8 @@ func TestOpenErrors(t *testing.T) {
 		{"postgres", "postgres://u@localhost/auth", "postgres not supported yet"},
 		{"postgresql", "postgresql://u@localhost/auth?sslmode=disable", "postgres not supported yet"},
 		{"empty", "", "empty dsn"},
-		{"query string", "auth.db?_pragma=foreign_keys(0)", "without a query string"},
+		{"query string", "auth.db?_pragma=foreign_keys(0)", "not a file: URI or a query string"},
+		{"file URI", "file::memory:", "not a file: URI or a query string"},
 		{"missing directory", filepath.Join(t.TempDir(), "missing", "auth.db"), "sqlstore"},
 	}
 	for _, tt := range tests {

@@ -39,8 +39,9 @@ type KeyRing struct {
 //
 // now nil means time.Now; rand nil means crypto/rand.Reader.
 //
-// The active key's private half is opened with sealer; if it does not open,
-// the error says that the secret key does not match and wraps ErrOpen.
+// Every key's private half is opened with sealer and checked against its
+// public half before the key is published; if one does not open, the error
+// says that the secret key does not match and wraps ErrOpen.
 func LoadKeyRing(ctx context.Context, store KeyStore, alg string, sealer *Sealer, rand io.Reader, now func() time.Time) (*KeyRing, error) {
 	if err := checkAlg(alg); err != nil {
 		return nil, err
@@ -68,9 +69,18 @@ func LoadKeyRing(ctx context.Context, store KeyStore, alg string, sealer *Sealer
 	if i < 0 {
 		return nil, fmt.Errorf("token: no %s signing key after creating one", alg)
 	}
-	signer, err := NewSigner(keys, keys[i].ID, sealer)
-	if err != nil {
-		return nil, err
+	// Every published key must open under our secret key and match its
+	// public half: a row written into the database by someone else must not
+	// reach the JWKS, where verifiers would trust it.
+	var signer *Signer
+	for j := range keys {
+		s, err := NewSigner(keys, keys[j].ID, sealer)
+		if err != nil {
+			return nil, err
+		}
+		if j == i {
+			signer = s
+		}
 	}
 	jwks, err := JWKS(keys)
 	if err != nil {

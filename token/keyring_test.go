@@ -195,6 +195,16 @@ func TestLoadKeyRingErrors(t *testing.T) {
 			wantMsg: "secret key does not match",
 		},
 		{
+			name: "an older key sealed under another secret",
+			store: &memStore{keys: []auth.SigningKey{
+				genKey(t, token.ES256, newSealer(t, 9), t0.Add(-time.Hour)), stored,
+			}},
+			alg:     token.EdDSA,
+			sealer:  s,
+			wantIs:  token.ErrOpen,
+			wantMsg: "secret key does not match",
+		},
+		{
 			name:   "load fails",
 			store:  &memStore{loadErr: boom},
 			alg:    token.EdDSA,

@@ -52,7 +52,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 64<<10, "largest accepted request body in bytes")
-	fs.Usage = func() {
+	// The flag package calls Usage on every parse error; the usage text is
+	// printed only for --help, so that a mistake is reported in one line.
+	fs.Usage = func() {}
+	printUsage := func() {
 		fmt.Fprintf(stderr, "Usage: authstore serve [flags]\n\nEach flag can also be set by the environment variable shown.\nAUTHSTORE_SECRET_KEY holds the secret key (base64 or hex, 32 bytes or more);\nwithout it a key file is created beside the database (FILE.key, mode 0600).\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			fmt.Fprintf(stderr, "  --%s (%s)\n    \t%s (default %q)\n", f.Name, envName(f.Name), f.Usage, f.DefValue)
@@ -75,7 +78,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if perr := fs.Parse(args); perr != nil {
 		if errors.Is(perr, flag.ErrHelp) {
-			fs.Usage()
+			printUsage()
 			return c, flag.ErrHelp
 		}
 		return c, usageError{perr.Error()}
@@ -113,6 +116,8 @@ func (c serveConfig) check() error {
 		return bad("refresh-grace", "must be shorter than --refresh-ttl")
 	case c.PasswordMaxLength < 64 || c.PasswordMaxLength > 4096:
 		return bad("password-max-length", "must be between 64 and 4096")
+	case strings.TrimSpace(strings.ReplaceAll(c.CORSOrigins, ",", "")) == "":
+		return bad("cors-origins", "must be * (any origin) or a list of origins")
 	case c.MaxBodyBytes < 1024:
 		return bad("max-body-bytes", "must be at least 1024")
 	}

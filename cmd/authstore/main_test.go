@@ -280,6 +280,17 @@ func TestServeSecretKeyFromEnvironment(t *testing.T) {
 	}
 }
 
+func TestServeRefusesAKeyFileOthersCanRead(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "auth.db")
+	if err := os.WriteFile(db+".key", []byte(strings.Repeat("ab", 32)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("got %v, want a refusal naming chmod 600", err)
+	}
+}
+
 func TestCommandLineErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -294,15 +305,20 @@ func TestCommandLineErrors(t *testing.T) {
 		{"negative grace", []string{"serve", "--refresh-grace", "-1s"}, nil, "--refresh-grace"},
 		{"bad alg", []string{"serve", "--signing-alg", "HS256"}, nil, "--signing-alg"},
 		{"short max password", []string{"serve", "--password-max-length", "10"}, nil, "--password-max-length"},
+		{"empty CORS list", []string{"serve", "--cors-origins", " , "}, nil, "--cors-origins"},
 		{"bad log format", []string{"serve", "--log-format", "xml"}, nil, "--log-format"},
 		{"bad environment value", []string{"serve"}, map[string]string{"AUTHSTORE_REFRESH_TTL": "forever"}, "AUTHSTORE_REFRESH_TTL"},
 		{"bad secret key", []string{"serve", "--db", ":memory:"}, map[string]string{"AUTHSTORE_SECRET_KEY": "short"}, "AUTHSTORE_SECRET_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, io.Discard, io.Discard)
+			var stderr strings.Builder
+			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, io.Discard, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want one line containing %q", err, tt.want)
+			}
+			if tt.args != nil && tt.args[0] == "serve" && stderr.Len() > 0 {
+				t.Fatalf("a serve mistake must be one line (main prints the error), but run also wrote:\n%s", stderr.String())
 			}
 		})
 	}
@@ -323,4 +339,29 @@ func TestVersionAndHelp(t *testing.T) {
 			t.Errorf("serve --help does not mention %s", name)
 		}
 	}
+}
+
+// Fifty browser tabs refreshing one token at the same moment all get the
+// same next token, and the session lives on.
+func TestServeConcurrentRefresh(t *testing.T) {
+	s := startServer(t, nil, "--db", filepath.Join(t.TempDir(), "auth.db"))
+	up := s.post(t, "/auth/signup", map[string]string{"firstName": "A", "lastName": "B", "login": "tabs", "email": "tabs@example.com", "password": "password123"})
+	up.want(t, 200, "")
+	const n = 50
+	got := make([]response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, s.url+refreshPath(up.str("refresh_token")), nil)
+			got[i] = do(t, req)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		got[i].want(t, 200, "")
+		if got[i].str("refresh_token") != got[0].str("refresh_token") {
+			t.Fatal("concurrent refreshes forked the session")
+		}
+	}
+	s.post(t, refreshPath(got[0].str("refresh_token")), nil).want(t, 200, "")
 }

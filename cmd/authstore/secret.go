@@ -67,9 +67,7 @@ func loadSecrets(getenv func(string) string, dbPath string) (secrets, string, er
 	return secrets{refreshMAC: mac, keySeal: seal}, source, nil
 }
 
-func isMemoryDB(path string) bool {
-	return path == ":memory:" || strings.HasPrefix(path, "file::memory:")
-}
+func isMemoryDB(path string) bool { return path == ":memory:" }
 
 // decodeSecret accepts base64 (standard or URL, padded or not) or hex text
 // of at least 32 bytes.
@@ -99,6 +97,12 @@ func loadOrCreateKeyFile(path string) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
+	}
+	// Like ssh with a private key, refuse a key others can read.
+	if fi, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	} else if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("key file %s is accessible by others (mode %04o); run: chmod 600 %s", path, perm, path)
 	}
 	k, err := decodeSecret(string(b))
 	if err != nil {

@@ -30,15 +30,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := cfg.logger(stderr)
 
-	sec, secretSource, err := loadSecrets(getenv, cfg.DB)
-	if err != nil {
-		return err
-	}
+	// The database is opened first, so that a --db it refuses leaves no key
+	// file behind.
 	db, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{Migrate: true})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer db.Close()
+	sec, secretSource, err := loadSecrets(getenv, cfg.DB)
+	if err != nil {
+		return err
+	}
 
 	sealer, err := token.NewSealer(sec.keySeal)
 	if err != nil {
@@ -100,6 +102,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
+		// Requests still running past the wait are cut off before the
+		// database closes under them.
+		srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
