@@ -63,7 +63,7 @@ type SigningKey struct {
 // store, find and compare-and-swap. Every method honours ctx.
 type Store interface {
 	// CreateUser inserts u. It returns an error wrapping ErrDuplicate if
-	// u.LoginKey or u.EmailKey is taken, including by a concurrent insert.
+	// u.ID, u.LoginKey or u.EmailKey is taken, including by a concurrent insert.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByLoginKey returns the user whose LoginKey is key, or ErrNotFound.
 	UserByLoginKey(ctx context.Context, key string) (*User, error)
@@ -74,7 +74,7 @@ type Store interface {
 	// SetPasswordHash replaces the password hash of user id, or returns ErrNotFound.
 	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
 
-	// CreateSession inserts s.
+	// CreateSession inserts s; s.UserID must name an existing user.
 	CreateSession(ctx context.Context, s *Session) error
 	// Session returns the session with this id, or ErrNotFound.
 	Session(ctx context.Context, id string) (*Session, error)
@@ -83,7 +83,7 @@ type Store interface {
 	// generation from. Otherwise it changes nothing and returns an error
 	// wrapping ErrStale (or ErrNotFound if there is no such session).
 	RotateSession(ctx context.Context, id string, from int64, at time.Time) error
-	// TouchSession sets LastUsedAt of session id to at.
+	// TouchSession sets LastUsedAt of session id to at, or returns ErrNotFound.
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	// RevokeSession marks session id revoked at at; revoking a revoked
 	// session keeps its first RevokedAt and is not an error. It returns
