@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -196,7 +197,7 @@ func (s *Service) rehash(ctx context.Context, userID, password string, now time.
 // token, ErrInvalidToken for a malformed, unknown, revoked or reused one, and
 // ErrTokenExpired for a current token older than RefreshTTL.
 func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, error) {
-	token = trimSpace(token)
+	token = strings.TrimSpace(token)
 	if token == "" {
 		return Tokens{}, ErrEmptyRefresh
 	}
@@ -307,9 +308,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-func trimSpace(s string) string {
-	v := trimmed(String(s))
-	return v.Str
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -91,9 +92,9 @@ func (r fieldRules) check(v Value, msgs []string) []string {
 	switch {
 	case !hasLength:
 	case !isString || n < r.min:
-		msgs = append(msgs, r.name+" must be longer than or equal to "+itoa(r.min)+" characters")
+		msgs = append(msgs, r.name+" must be longer than or equal to "+strconv.Itoa(r.min)+" characters")
 	case r.max > 0 && n > r.max:
-		msgs = append(msgs, r.name+" must be shorter than or equal to "+itoa(r.max)+" characters")
+		msgs = append(msgs, r.name+" must be shorter than or equal to "+strconv.Itoa(r.max)+" characters")
 	}
 	// @IsNotEmpty refuses only "", null and undefined.
 	if r.notEmpty && (v.Type == ValueMissing || v.Type == ValueNull || (isString && v.Str == "")) {
@@ -109,19 +110,6 @@ func (r fieldRules) check(v Value, msgs []string) []string {
 
 func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
 }
 
 // validateSignup trims the request and checks every field, returning all

@@ -10,7 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/authstore/auth"
 )
@@ -94,25 +93,23 @@ func decodeJSON(body io.Reader) (fields, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return fields{}, nil
 	}
+	// One Decoder both parses the object and tells where it ended, so
+	// trailing data is reported at its first byte.
+	dec := json.NewDecoder(bytes.NewReader(b))
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
+	if err := dec.Decode(&raw); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value"):
-			// Unmarshal reports the end of the input; find the first byte
-			// after the object instead.
-			dec := json.NewDecoder(bytes.NewReader(b))
-			var obj json.RawMessage
-			_ = dec.Decode(&obj)
-			rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")
-			return nil, badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", len(b)-len(rest)))
-		case errors.As(err, &se) && se.Offset < int64(len(b)):
+		case errors.As(err, &se):
 			return nil, badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", max(se.Offset-1, 0)))
 		case errors.As(err, &te):
 			return nil, badRequest("Request body must be a JSON object")
 		}
 		return nil, badRequest("Unexpected end of JSON input")
+	}
+	if rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		return nil, badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", len(b)-len(rest)))
 	}
 	if raw == nil { // the body was the literal null
 		return nil, badRequest("Request body must be a JSON object")
@@ -211,7 +208,7 @@ func decodeMultipart(body io.Reader, boundary string) (fields, error) {
 func isFilePart(p *multipart.Part) bool {
 	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
 	_, hasName := params["filename"]
-	return err == nil && hasName || p.FileName() != ""
+	return err == nil && hasName
 }
 
 // multipartError keeps a body-limit error recognisable and turns any other

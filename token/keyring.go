@@ -72,15 +72,17 @@ func LoadKeyRing(ctx context.Context, store KeyStore, alg string, sealer *Sealer
 	// Every published key must open under our secret key and match its
 	// public half: a row written into the database by someone else must not
 	// reach the JWKS, where verifiers would trust it.
-	var signer *Signer
 	for j := range keys {
-		s, err := NewSigner(keys, keys[j].ID, sealer)
-		if err != nil {
+		if j == i {
+			continue // NewSigner opens it
+		}
+		if _, err := openKey(&keys[j], sealer); err != nil {
 			return nil, err
 		}
-		if j == i {
-			signer = s
-		}
+	}
+	signer, err := NewSigner(keys, keys[i].ID, sealer)
+	if err != nil {
+		return nil, err
 	}
 	jwks, err := JWKS(keys)
 	if err != nil {

@@ -25,11 +25,8 @@ type Signer struct {
 	sig jose.Signer // go-jose's signer only reads its state in Sign
 }
 
-// NewSigner returns a Signer for the key of keys whose ID is activeKID. It
-// opens that key's private half with sealer once. If the private half does
-// not open, the error wraps ErrOpen and says the secret key may not match;
-// it never contains key material. The private key must fit the row's
-// algorithm and public JWK.
+// NewSigner returns a Signer for the key of keys whose ID is activeKID,
+// opening its private half with sealer once; see openKey for the checks.
 func NewSigner(keys []auth.SigningKey, activeKID string, sealer *Sealer) (*Signer, error) {
 	var k *auth.SigningKey
 	for i := range keys {
@@ -41,6 +38,28 @@ func NewSigner(keys []auth.SigningKey, activeKID string, sealer *Sealer) (*Signe
 	if k == nil {
 		return nil, fmt.Errorf("token: no signing key %q", activeKID)
 	}
+	priv, err := openKey(k, sealer)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := jose.NewSigner(
+		jose.SigningKey{
+			Algorithm: jose.SignatureAlgorithm(k.Algorithm),
+			Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
+		},
+		(&jose.SignerOptions{}).WithType(TokenType),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("token: signing key %q: %w", k.ID, err)
+	}
+	return &Signer{kid: k.ID, alg: k.Algorithm, sig: sig}, nil
+}
+
+// openKey opens the private half of k with sealer and checks that it fits
+// k's algorithm and is the private half of k's public JWK. If it does not
+// open, the error wraps ErrOpen and says the secret key may not match; it
+// never contains key material.
+func openKey(k *auth.SigningKey, sealer *Sealer) (any, error) {
 	pub, err := publicJWK(k)
 	if err != nil {
 		return nil, err
@@ -61,17 +80,7 @@ func NewSigner(keys []auth.SigningKey, activeKID string, sealer *Sealer) (*Signe
 	if err := samePublic(priv, &pub); err != nil {
 		return nil, fmt.Errorf("token: signing key %q: %w", k.ID, err)
 	}
-	sig, err := jose.NewSigner(
-		jose.SigningKey{
-			Algorithm: jose.SignatureAlgorithm(k.Algorithm),
-			Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
-		},
-		(&jose.SignerOptions{}).WithType(TokenType),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("token: signing key %q: %w", k.ID, err)
-	}
-	return &Signer{kid: k.ID, alg: k.Algorithm, sig: sig}, nil
+	return priv, nil
 }
 
 // samePublic reports an error unless priv is the private half of pub.
