@@ -25,7 +25,13 @@ type User struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// DisabledAt is when an administrator disabled the user, zero while the
+	// user is enabled. A disabled user cannot sign in or refresh.
+	DisabledAt time.Time
 }
+
+// Disabled reports whether the user has been disabled.
+func (u *User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 // Session is one signed-in device or browser. It is opened by signup or signin
 // and lives until it is revoked or its refresh token expires unused.
@@ -51,12 +57,29 @@ func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
 // SigningKey is an asymmetric key that signs access tokens. Private is sealed
 // (encrypted and authenticated) with a key that is not in the database;
 // Public is the public JWK as JSON.
+//
+// Keys form one chain ordered by Serial. A key is published in the JWKS from
+// its creation, signs from ActivatesAt until a key with a greater Serial
+// activates, and stays published until every token it signed has expired.
 type SigningKey struct {
 	ID        string // the JWT "kid"
 	Algorithm string // EdDSA, ES256 or RS256
 	Private   []byte
 	Public    []byte
 	CreatedAt time.Time
+	// Serial numbers keys 1, 2, 3, ... and is unique: two instances that
+	// rotate at once both try the next serial and only one insert succeeds.
+	Serial int64
+	// ActivatesAt is when the key may start signing; it is later than
+	// CreatedAt by at least the time verifiers may cache the JWKS.
+	ActivatesAt time.Time
+}
+
+// LoginFailures is the failed-signin record of one login key (whether or not
+// a user holds it, so that throttling does not reveal which logins exist).
+type LoginFailures struct {
+	Count int64     // consecutive failures since the last success or clear
+	Last  time.Time // time of the latest failure; zero when Count is 0
 }
 
 // Store persists the domain. Implementations hold no business rules: they
@@ -73,26 +96,60 @@ type Store interface {
 	KeysTaken(ctx context.Context, loginKey, emailKey string) (login, email bool, err error)
 	// SetPasswordHash replaces the password hash of user id, or returns ErrNotFound.
 	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
+	// Users returns up to limit users whose ID is greater than after, by ID.
+	Users(ctx context.Context, after string, limit int) ([]User, error)
+	// SetUserDisabled sets DisabledAt of user id to at (the zero time
+	// enables the user) and UpdatedAt to now, or returns ErrNotFound.
+	SetUserDisabled(ctx context.Context, id string, at, now time.Time) error
+	// DeleteUser deletes user id and its sessions and login failures, or
+	// returns ErrNotFound.
+	DeleteUser(ctx context.Context, id string) error
 
 	// CreateSession inserts s; s.UserID must name an existing user.
 	CreateSession(ctx context.Context, s *Session) error
 	// Session returns the session with this id, or ErrNotFound.
 	Session(ctx context.Context, id string) (*Session, error)
 	// RotateSession moves session id from generation from to from+1, setting
-	// RotatedAt and LastUsedAt to at, if and only if it is live and still at
-	// generation from. Otherwise it changes nothing and returns an error
+	// RotatedAt and LastUsedAt to at, if and only if it is live, still at
+	// generation from, and its RotatedAt is after issuedAfter (its refresh
+	// token has not expired), in one compare-and-swap, and returns the
+	// session's user id. Otherwise it changes nothing and returns an error
 	// wrapping ErrStale (or ErrNotFound if there is no such session).
-	RotateSession(ctx context.Context, id string, from int64, at time.Time) error
+	RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (userID string, err error)
 	// TouchSession sets LastUsedAt of session id to at, or returns ErrNotFound.
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	// RevokeSession marks session id revoked at at; revoking a revoked
 	// session keeps its first RevokedAt and is not an error. It returns
 	// ErrNotFound if there is no such session.
 	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// UserSessions returns every session of user userID, revoked ones
+	// included, newest first (ties by ID).
+	UserSessions(ctx context.Context, userID string) ([]Session, error)
+	// RevokeUserSessions revokes every live session of userID except the one
+	// with ID except (which may be empty) at at, and returns how many it
+	// revoked.
+	RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int64, error)
+	// DeleteSessions deletes sessions revoked before revokedBefore, or last
+	// used before unusedBefore, and returns how many it deleted.
+	DeleteSessions(ctx context.Context, revokedBefore, unusedBefore time.Time) (int64, error)
 
-	// SigningKeys returns every stored signing key, oldest first.
+	// LoginFailures returns the failure record of loginKey; a key with no
+	// record has the zero LoginFailures.
+	LoginFailures(ctx context.Context, loginKey string) (LoginFailures, error)
+	// AddLoginFailure atomically adds one failure at at to loginKey's
+	// record and returns the record after it; concurrent calls all count.
+	AddLoginFailure(ctx context.Context, loginKey string, at time.Time) (LoginFailures, error)
+	// ClearLoginFailures removes loginKey's record; clearing none is not an
+	// error.
+	ClearLoginFailures(ctx context.Context, loginKey string) error
+	// DeleteLoginFailures deletes records whose last failure is before
+	// before, and returns how many it deleted.
+	DeleteLoginFailures(ctx context.Context, before time.Time) (int64, error)
+
+	// SigningKeys returns every stored signing key by ascending Serial.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
-	// CreateSigningKey inserts k, or returns ErrDuplicate if its ID exists.
+	// CreateSigningKey inserts k, or returns ErrDuplicate if its ID or its
+	// Serial exists, including by a concurrent insert.
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 
 	// Ping reports whether the database answers.
@@ -116,6 +173,15 @@ type AccessClaims struct {
 type AccessTokenSigner interface {
 	// Sign returns a compact JWS carrying c.
 	Sign(ctx context.Context, c AccessClaims) (string, error)
+}
+
+// AccessTokenVerifier checks access tokens this service signed. The token
+// package implements it.
+type AccessTokenVerifier interface {
+	// Verify checks the signature, typ and expiry of token and returns its
+	// claims; it does not check iss or aud. It returns an error wrapping
+	// ErrTokenExpired or ErrInvalidToken.
+	Verify(ctx context.Context, token string) (AccessClaims, error)
 }
 
 // PasswordHasher hashes and checks passwords. The password package

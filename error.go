@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it. The HTTP layer
@@ -11,13 +12,14 @@ type Kind uint8
 
 // Error kinds.
 const (
-	KindInternal     Kind = iota // a fault of ours: 500, details only in the log
-	KindInvalid                  // the request is wrong: 400
-	KindConflict                 // a uniqueness rule refused it: 400 in the seed API
-	KindUnauthorized             // bad, expired or revoked credentials: 401
-	KindNotFound                 // no such thing: 404
-	KindBusy                     // the server is saturated, retry later: 503
-	KindUnavailable              // a dependency (the database) is down: 503
+	KindInternal        Kind = iota // a fault of ours: 500, details only in the log
+	KindInvalid                     // the request is wrong: 400
+	KindConflict                    // a uniqueness rule refused it: 400 in the seed API
+	KindUnauthorized                // bad, expired or revoked credentials: 401
+	KindNotFound                    // no such thing: 404
+	KindBusy                        // the server is saturated, retry later: 503
+	KindUnavailable                 // a dependency (the database) is down: 503
+	KindTooManyRequests             // a throttle refused the request: 429, with Error.RetryAfter
 )
 
 func (k Kind) String() string {
@@ -34,6 +36,8 @@ func (k Kind) String() string {
 		return "busy"
 	case KindUnavailable:
 		return "unavailable"
+	case KindTooManyRequests:
+		return "too many requests"
 	}
 	return "internal"
 }
@@ -47,6 +51,9 @@ type Error struct {
 	Messages []string
 	Op       string
 	Err      error
+	// RetryAfter is how long the client should wait before retrying, for
+	// KindTooManyRequests; zero when there is no particular delay.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -119,5 +126,11 @@ var (
 	ErrEmptyRefresh      = &Error{Kind: KindInvalid, Message: "Refresh token must not be empty"}
 	ErrInvalidToken      = &Error{Kind: KindUnauthorized, Message: "Invalid token"}
 	ErrTokenExpired      = &Error{Kind: KindUnauthorized, Message: "Token expired"}
+	ErrEmptyBearer       = &Error{Kind: KindUnauthorized, Message: "Unauthorised user (empty bearer token)"}
+	ErrSessionNotFound   = &Error{Kind: KindNotFound, Message: "Session not found"}
 	ErrBusy              = &Error{Kind: KindBusy, Message: "Service busy, please retry"}
+	// ErrTooManyRequests is the wording of every throttle refusal. A refusal
+	// is a new *Error of the same Kind and Message carrying its RetryAfter;
+	// test for it with IsKind(err, KindTooManyRequests).
+	ErrTooManyRequests = &Error{Kind: KindTooManyRequests, Message: "Too many requests, please try again later."}
 )

@@ -17,6 +17,10 @@ type Config struct {
 	Store  Store
 	Signer AccessTokenSigner
 	Hasher PasswordHasher
+	// Verifier checks the bearer tokens of the session endpoints (Me,
+	// Sessions, RevokeSession, LogoutAll). Nil means Signer, if it
+	// implements AccessTokenVerifier; otherwise those endpoints fail.
+	Verifier AccessTokenVerifier
 	// RefreshKey is the MAC key of refresh tokens, at least 32 bytes. It
 	// must not be stored in the database.
 	RefreshKey []byte
@@ -33,17 +37,46 @@ type Config struct {
 	// PasswordMaxLength is the longest password signup accepts, in code
 	// points (default 128; at least 64).
 	PasswordMaxLength int
+	// PasswordMinLength is the shortest password signup accepts, in code
+	// points (default 8, the original's; at least 8, the floor of NIST SP
+	// 800-63B, and at most PasswordMaxLength). Signin applies no length rule.
+	PasswordMinLength int
+	// CommonPasswords, when not nil, makes signup refuse a password it
+	// contains with the validation message "password is too common". It is
+	// consulted only for a password that passes the length rules, and never
+	// at signin, so users who chose such a password before still sign in.
+	CommonPasswords PasswordBlocklist
+
+	// IPRateLimit is how many signup and signin requests one client IP may
+	// make per minute, at once or spread out (see ThrottleIP); 0 means no
+	// limit. The counts are in memory, per instance.
+	IPRateLimit int
+	// IPRefreshRateLimit is the same for refresh and every other request;
+	// 0 means no limit.
+	IPRefreshRateLimit int
+	// IPRateLimitKeys bounds how many client IPs each per-IP limit tracks
+	// (default DefaultIPRateLimitKeys); past it the IP nearest to its full
+	// quota is forgotten.
+	IPRateLimitKeys int
+	// LoginThrottle slows down failed signins per login, in the Store, so
+	// across instances; its zero fields take DefaultLoginThrottle's values.
+	LoginThrottle LoginThrottle
 
 	Now    func() time.Time // default time.Now
 	Rand   io.Reader        // default crypto/rand.Reader
 	Logger *slog.Logger     // audit events; default discards
+	// OnEvent, if set, is called with the name of every audit event
+	// (signup, signin, signin_failed, signin_throttled, refresh_reuse,
+	// logout, session_revoked, logout_all), for metrics. It must not block.
+	OnEvent func(event string)
 }
 
 // Service holds every rule of authstore. It is safe for concurrent use.
 type Service struct {
-	cfg     Config
-	refresh refreshCodec
-	log     *slog.Logger
+	cfg       Config
+	refresh   refreshCodec
+	log       *slog.Logger
+	throttles throttles
 }
 
 // NewService checks cfg, fills in defaults, and returns a Service.
@@ -57,6 +90,8 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, errors.New("auth: durations must not be negative")
 	case cfg.PasswordMaxLength != 0 && cfg.PasswordMaxLength < 64:
 		return nil, errors.New("auth: PasswordMaxLength must be at least 64")
+	case cfg.PasswordMinLength != 0 && cfg.PasswordMinLength < 8:
+		return nil, errors.New("auth: PasswordMinLength must be at least 8")
 	}
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = 20 * time.Minute
@@ -70,6 +105,12 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.PasswordMaxLength == 0 {
 		cfg.PasswordMaxLength = 128
 	}
+	if cfg.PasswordMinLength == 0 {
+		cfg.PasswordMinLength = 8
+	}
+	if cfg.PasswordMinLength > cfg.PasswordMaxLength {
+		return nil, errors.New("auth: PasswordMinLength must not exceed PasswordMaxLength")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -80,17 +121,23 @@ func NewService(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log}, nil
+	th, err := newThrottles(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}, nil
 }
 
 // Signup creates a user and opens a session for it.
 //
-// It returns a KindInvalid error listing every field message, ErrLoginUsed,
-// ErrEmailUsed or ErrLoginAndEmailUsed if the login or email is taken in any
-// case (also when a concurrent signup takes it first), or ErrBusy if password
-// hashing is saturated.
+// It returns a KindInvalid error listing every field message (with
+// "password is too common" for a password on Config.CommonPasswords),
+// ErrLoginUsed, ErrEmailUsed or ErrLoginAndEmailUsed if the login or email
+// is taken in any case (also when a concurrent signup takes it first), or
+// ErrBusy if password hashing is saturated.
 func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens, error) {
-	if err := validateSignup(&r, s.cfg.PasswordMaxLength); err != nil {
+	policy := passwordPolicy{min: s.cfg.PasswordMinLength, max: s.cfg.PasswordMaxLength, common: s.cfg.CommonPasswords}
+	if err := validateSignup(&r, policy); err != nil {
 		return Tokens{}, err
 	}
 	u := &User{
@@ -120,7 +167,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 		}
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "audit", slog.String("event", "signup"), slog.String("user", u.ID))
+	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID))
 	return s.openSession(ctx, u.ID, c, now)
 }
 
@@ -144,13 +191,26 @@ func (s *Service) taken(ctx context.Context, u *User) error {
 // Signin checks a login (any case) and password and opens a session.
 //
 // It returns ErrBadCredentials for an unknown login or a wrong password,
-// after the same hashing work in both cases, and ErrBusy if password hashing
-// is saturated. A correct password stored with other parameters is re-hashed.
+// after the same hashing work and store calls in both cases, and ErrBusy if
+// password hashing is saturated. A correct password stored with other
+// parameters is re-hashed.
+//
+// Failures are counted per login, known or not (see LoginThrottle); an
+// attempt the count holds back is refused with an *Error of
+// KindTooManyRequests carrying RetryAfter, before any password is checked.
+// Each attempt counts as a failure until its password is found correct.
 func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens, error) {
 	if err := validateSignin(&r); err != nil {
 		return Tokens{}, err
 	}
-	u, err := s.cfg.Store.UserByLoginKey(ctx, Fold(r.Login.Str))
+	key := Fold(r.Login.Str)
+	if err := s.reserveSignin(ctx, key, s.now()); err != nil {
+		if IsKind(err, KindTooManyRequests) {
+			s.audit(ctx, slog.LevelInfo, "signin_throttled")
+		}
+		return Tokens{}, err
+	}
+	u, err := s.cfg.Store.UserByLoginKey(ctx, key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Tokens{}, fmt.Errorf("signin: %w", err)
 	}
@@ -163,15 +223,17 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if err != nil {
 		return Tokens{}, fmt.Errorf("signin: verify: %w", err)
 	}
-	if !ok || u == nil {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "audit", slog.String("event", "signin_failed"), slog.Bool("known_login", u != nil))
+	// A disabled user is answered as a wrong password, after the same work.
+	if !ok || u == nil || u.Disabled() {
+		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil))
 		return Tokens{}, ErrBadCredentials
 	}
+	s.clearSignin(ctx, key, u.ID)
 	now := s.now()
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "audit", slog.String("event", "signin"), slog.String("user", u.ID))
+	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID))
 	return s.openSession(ctx, u.ID, c, now)
 }
 
@@ -205,10 +267,22 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 	if !ok {
 		return Tokens{}, ErrInvalidToken
 	}
-	// A lost compare-and-swap means another request rotated the session in
-	// between; reading it again turns this request into a grace replay. Two
-	// rounds suffice since only the holder of the current token can rotate.
+	// The common case, the current token of a live session, is one
+	// compare-and-swap that also checks expiry and returns the user. When
+	// it fails, the session is read to tell why: expired, a grace replay,
+	// reuse, or a rotation that another request made in between (then the
+	// next round is a grace replay; only the current token can rotate).
+	now := s.now()
 	for range 3 {
+		userID, err := s.cfg.Store.RotateSession(ctx, id, gen, now.Add(-s.cfg.RefreshTTL), now)
+		switch {
+		case err == nil:
+			return s.tokens(ctx, userID, id, gen+1, now)
+		case errors.Is(err, ErrNotFound):
+			return Tokens{}, ErrInvalidToken
+		case !errors.Is(err, ErrStale):
+			return Tokens{}, fmt.Errorf("refresh: %w", err)
+		}
 		sess, err := s.cfg.Store.Session(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			return Tokens{}, ErrInvalidToken
@@ -219,23 +293,12 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 		if sess.Revoked() {
 			return Tokens{}, ErrInvalidToken
 		}
-		now := s.now()
 		switch {
 		case gen == sess.Generation:
 			if !now.Before(sess.RotatedAt.Add(s.cfg.RefreshTTL)) {
 				return Tokens{}, ErrTokenExpired
 			}
-			err := s.cfg.Store.RotateSession(ctx, id, gen, now)
-			if errors.Is(err, ErrStale) {
-				continue
-			}
-			if errors.Is(err, ErrNotFound) {
-				return Tokens{}, ErrInvalidToken
-			}
-			if err != nil {
-				return Tokens{}, fmt.Errorf("refresh: %w", err)
-			}
-			return s.tokens(ctx, sess.UserID, id, gen+1, now)
+			continue // changed and changed back: try again
 		case gen == sess.Generation-1 && now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
 			return s.tokens(ctx, sess.UserID, id, sess.Generation, now)
 		case gen > sess.Generation:
@@ -245,7 +308,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 			if err := s.cfg.Store.RevokeSession(ctx, id, now); err != nil && !errors.Is(err, ErrNotFound) {
 				return Tokens{}, fmt.Errorf("refresh: revoke reused session: %w", err)
 			}
-			s.log.LogAttrs(ctx, slog.LevelWarn, "audit", slog.String("event", "refresh_reuse"),
+			s.audit(ctx, slog.LevelWarn, "refresh_reuse",
 				slog.String("user", sess.UserID), slog.String("session", id),
 				slog.Int64("presented_generation", gen), slog.Int64("current_generation", sess.Generation))
 			return Tokens{}, ErrInvalidToken
@@ -298,6 +361,14 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// audit logs the audit event with attrs and counts it through OnEvent.
+func (s *Service) audit(ctx context.Context, level slog.Level, event string, attrs ...slog.Attr) {
+	s.log.LogAttrs(ctx, level, "audit", append([]slog.Attr{slog.String("event", event)}, attrs...)...)
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(event)
+	}
+}
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
 func truncate(s string, n int) string {

@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -57,7 +56,7 @@ func newFixture(t testing.TB, change func(*auth.Config)) *fixture {
 		t.Fatal(err)
 	}
 	clk := &clock{now: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-	ring, err := token.LoadKeyRing(ctx, db, "EdDSA", sealer, rand.Reader, clk.Now)
+	ring, err := token.LoadKeys(ctx, token.KeysConfig{Store: db, Sealer: sealer, Algorithm: token.EdDSA, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,10 +267,10 @@ func TestSigninRehashesOtherParameters(t *testing.T) {
 	}
 }
 
-func mustRing(t *testing.T, db *sqlstore.DB) *token.KeyRing {
+func mustRing(t *testing.T, db *sqlstore.DB) *token.Keys {
 	t.Helper()
 	sealer, _ := token.NewSealer(make([]byte, 32))
-	ring, err := token.LoadKeyRing(context.Background(), db, "EdDSA", sealer, rand.Reader, time.Now)
+	ring, err := token.LoadKeys(context.Background(), token.KeysConfig{Store: db, Sealer: sealer, Algorithm: token.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,9 +112,25 @@ func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
+// PasswordBlocklist is a set of passwords too common to accept at signup.
+// The password package's Blocklist implements it.
+type PasswordBlocklist interface {
+	// Contains reports whether password is on the list. It is called with
+	// the trimmed password and must be safe for concurrent use.
+	Contains(password string) bool
+}
+
+// passwordPolicy is what signup asks of a password: a length in code points
+// between min and max, and, when common is not nil, not being on it.
+type passwordPolicy struct {
+	min, max int
+	common   PasswordBlocklist
+}
+
 // validateSignup trims the request and checks every field, returning all
-// messages of the request together as one KindInvalid error.
-func validateSignup(r *SignupRequest, passwordMax int) error {
+// messages of the request together as one KindInvalid error. The blocklist
+// is consulted only for a password that passes its other rules.
+func validateSignup(r *SignupRequest, pw passwordPolicy) error {
 	r.FirstName, r.LastName = trimmed(r.FirstName), trimmed(r.LastName)
 	r.Login, r.Email, r.Password = trimmed(r.Login), trimmed(r.Email), trimmed(r.Password)
 	var msgs []string
@@ -122,7 +138,11 @@ func validateSignup(r *SignupRequest, passwordMax int) error {
 	msgs = fieldRules{name: "lastName", min: 1, max: 20, notEmpty: true, noControls: true}.check(r.LastName, msgs)
 	msgs = fieldRules{name: "login", min: 3, max: 24, noControls: true}.check(r.Login, msgs)
 	msgs = fieldRules{name: "email", email: true, noControls: true}.check(r.Email, msgs)
-	msgs = fieldRules{name: "password", min: 8, max: passwordMax}.check(r.Password, msgs)
+	before := len(msgs)
+	msgs = fieldRules{name: "password", min: pw.min, max: pw.max}.check(r.Password, msgs)
+	if len(msgs) == before && pw.common != nil && pw.common.Contains(r.Password.Str) {
+		msgs = append(msgs, "password is too common")
+	}
 	if len(msgs) > 0 {
 		return &Error{Kind: KindInvalid, Messages: msgs}
 	}

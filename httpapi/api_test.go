@@ -172,7 +172,7 @@ func TestScenarios(t *testing.T) {
 		{name: "openapi", method: "GET", url: "/openapi.json", wantStatus: 200,
 			wantBody: []string{`"openapi": "3.1.0"`, `"/auth/signup"`, `"/auth/signin"`, `"/auth/refresh"`}},
 		{name: "jwks", method: "GET", url: "/.well-known/jwks.json", wantStatus: 200, wantBody: []string{`"keys"`, `"kid"`},
-			wantHeader: map[string]string{"Content-Type": "application/json", "Cache-Control": "public, max-age=300"}},
+			wantHeader: map[string]string{"Content-Type": "application/json", "Cache-Control": "public, max-age=270"}},
 	}
 
 	for _, sc := range scenarios {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 
 	"github.com/authstore/auth"
@@ -23,13 +22,14 @@ func noStore(w http.ResponseWriter) {
 }
 
 // client describes the sender of r for its session record. The IP is the
-// TCP peer's: forwarded headers are not trusted here.
+// one the throttle counts (see clientIP); empty if RemoteAddr is not an
+// address.
 func client(r *http.Request) auth.Client {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+	c := auth.Client{UserAgent: r.UserAgent()}
+	if ip := clientIPFrom(r); ip.IsValid() {
+		c.IP = ip.String()
 	}
-	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
+	return c
 }
 
 // tokenEndpoint serves an endpoint that answers TokensDetails: issue reads

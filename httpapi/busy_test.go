@@ -36,7 +36,7 @@ func TestBusyHashingAnswers503(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	sealer, _ := token.NewSealer(make([]byte, token.SealerKeySize))
-	ring, err := token.LoadKeyRing(ctx, db, token.EdDSA, sealer, rand.Reader, time.Now)
+	ring, err := token.LoadKeys(ctx, token.KeysConfig{Store: db, Sealer: sealer, Algorithm: token.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}

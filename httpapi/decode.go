@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/authstore/auth"
 )
@@ -161,9 +162,11 @@ func decodeForm(body io.Reader) (fields, error) {
 	return f, nil
 }
 
+// formValue is the Value of a form field's values. Invalid UTF-8 becomes
+// U+FFFD, as a JSON decoder makes it, so every body type stores valid text.
 func formValue(vs []string) auth.Value {
 	if len(vs) == 1 {
-		return auth.String(vs[0])
+		return auth.String(strings.ToValidUTF8(vs[0], "\uFFFD"))
 	}
 	return auth.Value{Type: auth.ValueArray}
 }

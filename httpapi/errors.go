@@ -34,6 +34,8 @@ func statusOf(k auth.Kind) (status int, retryAfter string) {
 		return http.StatusServiceUnavailable, "1"
 	case auth.KindUnavailable:
 		return http.StatusServiceUnavailable, "5"
+	case auth.KindTooManyRequests:
+		return http.StatusTooManyRequests, "1"
 	}
 	return http.StatusInternalServerError, ""
 }
@@ -69,6 +71,9 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status, retryAfter := statusOf(auth.ErrorKind(err))
+	if ra := retryAfterOf(err); ra != "" && retryAfter != "" {
+		retryAfter = ra
+	}
 	if retryAfter != "" {
 		w.Header().Set("Retry-After", retryAfter)
 	}

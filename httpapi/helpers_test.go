@@ -72,7 +72,7 @@ func randomBytes(t *testing.T, n int) []byte {
 
 // newService wires the real packages with hashing parameters small enough
 // for tests. logger receives the service's audit log.
-func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.KeyRing, *sqlstore.DB) {
+func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.Keys, *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, t.TempDir()+"/auth.db", sqlstore.Options{Migrate: true})
@@ -84,7 +84,7 @@ func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.KeyRin
 	if err != nil {
 		t.Fatalf("sealer: %v", err)
 	}
-	ring, err := token.LoadKeyRing(ctx, db, token.EdDSA, sealer, rand.Reader, time.Now)
+	ring, err := token.LoadKeys(ctx, token.KeysConfig{Store: db, Sealer: sealer, Algorithm: token.EdDSA})
 	if err != nil {
 		t.Fatalf("key ring: %v", err)
 	}
@@ -119,6 +119,9 @@ func newHarness(t *testing.T, cfg httpapi.Config) *harness {
 	svc, ring, db := newService(t, logger)
 	cfg.Logger = logger
 	cfg.JWKS = ring.JWKS
+	if cfg.JWKSMaxAge == 0 {
+		cfg.JWKSMaxAge = 270 * time.Second
+	}
 	cfg.Now = func() time.Time { return fixedNow }
 	hs := &harness{h: httpapi.NewServer(cfg, svc), logs: logs, db: db}
 

@@ -59,7 +59,7 @@ func requestID(r *http.Request) string {
 // pattern, path, status, duration, request id and response bytes. It never
 // logs the query string, headers or bodies, which may carry credentials.
 // The route pattern is the one the ServeMux sets on the request it is given.
-func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+func logRequests(logger *slog.Logger, observe func(method, route string, status int, d time.Duration), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
@@ -70,6 +70,10 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		took := time.Since(start)
+		if observe != nil {
+			observe(r.Method, r.Pattern, sw.status, took)
+		}
 		level := slog.LevelInfo
 		if sw.status >= 500 {
 			level = slog.LevelError
@@ -79,7 +83,7 @@ func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
 			slog.String("route", r.Pattern),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 			slog.String("request_id", id),
 			slog.Int64("bytes", sw.bytes))
 	})
@@ -124,9 +128,9 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // CORS answers.
 const (
-	corsAllowMethods = "GET, POST, OPTIONS"
+	corsAllowMethods = "GET, POST, DELETE, OPTIONS"
 	corsAllowHeaders = "Content-Type, Authorization, X-Request-Id"
-	corsExpose       = "X-Request-Id, Retry-After"
+	corsExpose       = "X-Request-Id, Retry-After, RateLimit, RateLimit-Policy"
 	corsMaxAge       = "600"
 	maxRequestedHdrs = 1024
 )

@@ -31,7 +31,7 @@ func TestCORS(t *testing.T) {
 		{"preflight, any origin", nil, "OPTIONS", "/auth/signin", preflight, 204, map[string]string{
 			"Access-Control-Allow-Origin":      app,
 			"Access-Control-Allow-Credentials": "true",
-			"Access-Control-Allow-Methods":     "GET, POST, OPTIONS",
+			"Access-Control-Allow-Methods":     "GET, POST, DELETE, OPTIONS",
 			"Access-Control-Allow-Headers":     "content-type, x-request-id",
 			"Access-Control-Max-Age":           "600",
 		}},
@@ -54,7 +54,7 @@ func TestCORS(t *testing.T) {
 		}},
 		{"simple request, any origin", nil, "GET", "/healthz", map[string]string{"Origin": app}, 200, map[string]string{
 			"Access-Control-Allow-Origin": app, "Access-Control-Allow-Credentials": "true",
-			"Access-Control-Expose-Headers": "X-Request-Id, Retry-After", "Access-Control-Allow-Methods": "",
+			"Access-Control-Expose-Headers": "X-Request-Id, Retry-After, RateLimit, RateLimit-Policy", "Access-Control-Allow-Methods": "",
 		}},
 		{"simple request, unlisted origin", []string{"http://other.example"}, "GET", "/healthz", map[string]string{"Origin": app}, 200, map[string]string{
 			"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": "",

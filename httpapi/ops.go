@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/authstore/auth"
 )
@@ -46,11 +48,16 @@ func handleOpenAPI() http.Handler {
 }
 
 // handleJWKS serves GET /.well-known/jwks.json: the public keys that verify
-// access tokens, as jwks returns them at each request.
-func handleJWKS(jwks func() []byte) http.Handler {
+// access tokens, as jwks returns them at each request, cacheable for maxAge
+// (whole seconds; under one second means no-cache).
+func handleJWKS(jwks func() []byte, maxAge time.Duration) http.Handler {
+	cache := "no-cache"
+	if secs := int64(maxAge / time.Second); secs > 0 {
+		cache = "public, max-age=" + strconv.FormatInt(secs, 10)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Cache-Control", cache)
 		w.Write(jwks())
 	})
 }

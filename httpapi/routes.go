@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path"
 	"strings"
 	"time"
@@ -28,8 +29,25 @@ type Config struct {
 	// JWKS returns the current JSON Web Key Set served at
 	// /.well-known/jwks.json; nil serves an empty set.
 	JWKS func() []byte
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS: how long a
+	// verifier may keep it. It must be shorter than the time a new key is
+	// published before it signs. Zero serves it with no-cache.
+	JWKSMaxAge time.Duration
+	// Observe, if set, is told of every answered request: its method, the
+	// route pattern ("" if none matched), status and duration. For metrics;
+	// it must not block.
+	Observe func(method, route string, status int, d time.Duration)
+	// Metrics, if set, is served at GET /metrics.
+	Metrics http.Handler
 	// Now is the clock of error timestamps. Default time.Now.
 	Now func() time.Time
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For is
+	// believed. The client IP, which the per-IP throttle counts and the
+	// session records, is the TCP peer's unless the peer is inside one of
+	// them; then it is the rightmost X-Forwarded-For address outside them,
+	// walking from the right and stopping at a malformed entry (the last
+	// trusted hop is then the client). IPv6 clients are throttled by /64.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
@@ -44,7 +62,7 @@ func NewServer(cfg Config, svc *auth.Service) http.Handler {
 	ew := errorWriter{logger: cfg.Logger, now: cfg.Now}
 	mux := http.NewServeMux()
 	addRoutes(mux, cfg, ew, svc)
-	return middleware(cfg, ew, routeErrors(ew, mux))
+	return middleware(cfg, ew, throttle(ew, svc, mux, routeErrors(ew, mux)))
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -61,16 +79,19 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.TrustedProxies = normalizePrefixes(c.TrustedProxies)
 	return c
 }
 
-// middleware wraps h in what every request gets, outermost first: request
-// id and access log, panic recovery, security headers, CORS.
+// middleware wraps h in what every request gets, outermost first: the
+// client IP, request id and access log, panic recovery, security headers,
+// CORS.
 func middleware(cfg Config, ew errorWriter, h http.Handler) http.Handler {
 	h = cors(cfg.CORSOrigins, h)
 	h = securityHeaders(h)
 	h = recoverPanics(ew, h)
-	return logRequests(cfg.Logger, h)
+	h = logRequests(cfg.Logger, cfg.Observe, h)
+	return withClientIP(cfg.TrustedProxies, h)
 }
 
 // addRoutes lists the whole API.
@@ -78,11 +99,19 @@ func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service
 	mux.Handle("POST /auth/signup", handleSignup(ew, svc, cfg.MaxBodyBytes))
 	mux.Handle("POST /auth/signin", handleSignin(ew, svc, cfg.MaxBodyBytes))
 	mux.Handle("POST /auth/refresh", handleRefresh(ew, svc, cfg.MaxBodyBytes))
+	mux.Handle("POST /auth/logout", handleLogout(ew, svc, cfg.MaxBodyBytes))
+	mux.Handle("GET /auth/me", handleMe(ew, svc))
+	mux.Handle("GET /auth/sessions", handleSessions(ew, svc))
+	mux.Handle("DELETE /auth/sessions/{id}", handleRevokeSession(ew, svc))
+	mux.Handle("POST /auth/logout-all", handleLogoutAll(ew, svc))
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(ew, svc))
 	mux.Handle("GET /openapi.json", handleOpenAPI())
-	mux.Handle("GET /.well-known/jwks.json", handleJWKS(cfg.JWKS))
+	mux.Handle("GET /.well-known/jwks.json", handleJWKS(cfg.JWKS, cfg.JWKSMaxAge))
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
 }
 
 // routeErrors serves mux, answering what it does not route in the error

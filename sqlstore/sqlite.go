@@ -23,8 +23,10 @@ const busyTimeoutMillis = "5000"
 // sqliteDialect returns the SQLite dialect.
 func sqliteDialect() dialect {
 	return dialect{
+		name:        "sqlite",
 		goose:       goose.DialectSQLite3,
 		migrations:  "sqlite",
+		bind:        keepPlaceholders,
 		duplicate:   sqliteDuplicate,
 		unavailable: sqliteUnavailable,
 	}
@@ -37,8 +39,9 @@ func sqliteDialect() dialect {
 // IMMEDIATE), so writers of this process never race for the lock and never
 // see SQLITE_BUSY, and a pool of query-only connections for reads, which WAL
 // lets run beside the writer. An in-memory database exists only within its
-// connection, so it gets one connection for everything.
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+// connection, so it gets one connection for everything. readers is the size
+// of the read pool, 0 for the default; syncFull sets synchronous=FULL.
+func openSQLite(ctx context.Context, path string, readers int, syncFull bool) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlstore: empty dsn")
 	}
@@ -55,11 +58,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		one.SetMaxIdleConns(1)
 		one.SetConnMaxLifetime(0)
 		one.SetConnMaxIdleTime(0)
-		db := &DB{write: one, read: one, d: sqliteDialect()}
-		if err := db.Ping(ctx); err != nil {
-			return nil, errors.Join(err, db.Close())
-		}
-		return db, nil
+		return &DB{write: one, read: one, d: sqliteDialect()}, nil
 	}
 
 	// The database holds password hashes: create it readable by its owner
@@ -70,11 +69,15 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlstore: create %s: %w", path, err)
 	}
 
+	sync := "synchronous(NORMAL)"
+	if syncFull {
+		sync = "synchronous(FULL)"
+	}
 	wq := url.Values{
 		"_pragma": {
 			"busy_timeout(" + busyTimeoutMillis + ")",
 			"journal_mode(WAL)",
-			"synchronous(NORMAL)",
+			sync,
 			"foreign_keys(1)",
 		},
 		"_txlock": {"immediate"},
@@ -102,14 +105,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlstore: open: %w", err), write.Close())
 	}
-	n := max(4, runtime.GOMAXPROCS(0))
-	read.SetMaxOpenConns(n)
-	read.SetMaxIdleConns(n)
-	db := &DB{write: write, read: read, d: sqliteDialect()}
-	if err := db.Ping(ctx); err != nil {
-		return nil, errors.Join(err, db.Close())
+	if readers == 0 {
+		readers = max(4, runtime.GOMAXPROCS(0))
 	}
-	return db, nil
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	return &DB{write: write, read: read, d: sqliteDialect(), locker: &fileLocker{path: path + ".migrate-lock"}}, nil
 }
 
 // sqliteCode returns the extended result code of a SQLite error in err's

@@ -67,8 +67,8 @@ func TestReopenKeepsDataAndMigrationsAreIdempotent(t *testing.T) {
 	}
 
 	db = open(t, path)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate again: %v", err)
+	if applied, err := db.Migrate(ctx); err != nil || len(applied) != 0 {
+		t.Fatalf("Migrate again = %v, %v, want nothing applied", applied, err)
 	}
 	got, err := db.UserByID(ctx, u.ID)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestOpenWithoutMigrate(t *testing.T) {
 	if err := db.CreateUser(ctx, testUser()); err == nil {
 		t.Fatal("CreateUser before Migrate succeeded")
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	if err := db.CreateUser(ctx, testUser()); err != nil {
@@ -153,7 +153,7 @@ func TestClosedDatabaseReturnsErrors(t *testing.T) {
 		if _, err := db.UserByID(ctx, "x"); err == nil || errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("%s: UserByID after Close error = %v, want a database error", dsn, err)
 		}
-		if err := db.RotateSession(ctx, "x", 1, time.Now()); err == nil || errors.Is(err, auth.ErrNotFound) {
+		if _, err := db.RotateSession(ctx, "x", 1, time.Time{}, time.Now()); err == nil || errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("%s: RotateSession after Close error = %v, want a database error", dsn, err)
 		}
 		if err := db.CreateUser(ctx, testUser()); err == nil {
@@ -167,8 +167,8 @@ func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		name, dsn, want string
 	}{
-		{"postgres", "postgres://u@localhost/auth", "postgres not supported yet"},
-		{"postgresql", "postgresql://u@localhost/auth?sslmode=disable", "postgres not supported yet"},
+		{"postgres bad URL", "postgres://u@localhost:port/auth", "postgres dsn"},
+		{"postgresql bad parameter", "postgresql://u@localhost/auth?sslmode=sometimes", "postgres dsn"},
 		{"empty", "", "empty dsn"},
 		{"query string", "auth.db?_pragma=foreign_keys(0)", "not a file: URI or a query string"},
 		{"file URI", "file::memory:", "not a file: URI or a query string"},
@@ -204,8 +204,28 @@ func BenchmarkRotateSession(b *testing.B) {
 		b.Fatalf("CreateSession: %v", err)
 	}
 	for gen := int64(1); b.Loop(); gen++ {
-		if err := db.RotateSession(ctx, "s1", gen, now); err != nil {
+		if _, err := db.RotateSession(ctx, "s1", gen, time.Time{}, now); err != nil {
 			b.Fatalf("RotateSession: %v", err)
+		}
+	}
+}
+
+// The writer commits with synchronous=NORMAL (1) by default and FULL (2)
+// with SQLiteSyncFull, which --sqlite-sync=full sets.
+func TestSQLiteSynchronous(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		full bool
+		want string
+	}{{false, "1"}, {true, "2"}} {
+		db, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "auth.db"), sqlstore.Options{Migrate: true, SQLiteSyncFull: tt.full})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.WriterPragma(t.Context(), "synchronous")
+		db.Close()
+		if err != nil || got != tt.want {
+			t.Errorf("SQLiteSyncFull=%v: synchronous = %q, %v; want %s", tt.full, got, err, tt.want)
 		}
 	}
 }

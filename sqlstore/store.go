@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/authstore/auth"
@@ -15,29 +16,46 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-const userColumns = `id, first_name, last_name, login, login_key, email, email_key, password_hash, created_at, updated_at`
-
 func scanUser(s scanner) (*auth.User, error) {
 	var (
 		u                auth.User
 		created, updated int64
+		disabled         sql.NullInt64
 	)
 	err := s.Scan(&u.ID, &u.FirstName, &u.LastName, &u.Login, &u.LoginKey,
-		&u.Email, &u.EmailKey, &u.PasswordHash, &created, &updated)
+		&u.Email, &u.EmailKey, &u.PasswordHash, &created, &updated, &disabled)
 	if err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
+	u.DisabledAt = fromNullMillis(disabled)
 	return &u, nil
+}
+
+func scanSession(s scanner) (*auth.Session, error) {
+	var (
+		sess                       auth.Session
+		rotated, created, lastUsed int64
+		revoked                    sql.NullInt64
+	)
+	err := s.Scan(&sess.ID, &sess.UserID, &sess.Generation, &rotated, &created, &lastUsed,
+		&revoked, &sess.UserAgent, &sess.IP)
+	if err != nil {
+		return nil, err
+	}
+	sess.RotatedAt, sess.CreatedAt, sess.LastUsedAt = fromMillis(rotated), fromMillis(created), fromMillis(lastUsed)
+	sess.RevokedAt = fromNullMillis(revoked)
+	return &sess, nil
 }
 
 // CreateUser inserts u. It returns an error wrapping auth.ErrDuplicate if
 // u.ID, u.LoginKey or u.EmailKey is taken, including by a concurrent insert.
 func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
-	_, err := db.write.ExecContext(ctx,
-		`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	_, err := db.run(ctx, db.q.createUser,
 		u.ID, u.FirstName, u.LastName, u.Login, u.LoginKey, u.Email, u.EmailKey,
-		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt))
+		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt), nullMillis(u.DisabledAt))
 	if err != nil {
 		return db.wrap(ctx, "create user", err)
 	}
@@ -47,17 +65,19 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 // UserByLoginKey returns the user whose LoginKey is key, or an error
 // wrapping auth.ErrNotFound.
 func (db *DB) UserByLoginKey(ctx context.Context, key string) (*auth.User, error) {
-	return db.user(ctx, "user by login key", `SELECT `+userColumns+` FROM users WHERE login_key = ?`, key)
+	return db.user(ctx, "user by login key", db.q.userByLoginKey, key)
 }
 
 // UserByID returns the user with this id, or an error wrapping
 // auth.ErrNotFound.
 func (db *DB) UserByID(ctx context.Context, id string) (*auth.User, error) {
-	return db.user(ctx, "user by id", `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	return db.user(ctx, "user by id", db.q.userByID, id)
 }
 
 func (db *DB) user(ctx context.Context, op, query string, arg string) (*auth.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, query, arg))
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	u, err := scanUser(db.queryRow(ctx, false, query, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlstore: %s: %w", op, auth.ErrNotFound)
 	}
@@ -70,10 +90,9 @@ func (db *DB) user(ctx context.Context, op, query string, arg string) (*auth.Use
 // KeysTaken reports whether a user holds loginKey and whether one holds
 // emailKey.
 func (db *DB) KeysTaken(ctx context.Context, loginKey, emailKey string) (login, email bool, err error) {
-	err = db.read.QueryRowContext(ctx,
-		`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ?),
-		        EXISTS (SELECT 1 FROM users WHERE email_key = ?)`,
-		loginKey, emailKey).Scan(&login, &email)
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	err = db.queryRow(ctx, false, db.q.keysTaken, loginKey, emailKey).Scan(&login, &email)
 	if err != nil {
 		return false, false, db.wrap(ctx, "keys taken", err)
 	}
@@ -83,18 +102,85 @@ func (db *DB) KeysTaken(ctx context.Context, loginKey, emailKey string) (login, 
 // SetPasswordHash replaces the password hash of user id and sets its
 // UpdatedAt to at, or returns an error wrapping auth.ErrNotFound.
 func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error {
-	return db.update(ctx, "set password hash",
-		`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
-		hash, millis(at), id)
+	return db.update(ctx, "set password hash", db.q.setPasswordHash, hash, millis(at), id)
 }
 
-const sessionColumns = `id, user_id, generation, rotated_at, created_at, last_used_at, revoked_at, user_agent, ip`
+// Users returns up to limit users whose ID is greater than after (bytewise),
+// by ID; a limit below 1 returns none.
+func (db *DB) Users(ctx context.Context, after string, limit int) ([]auth.User, error) {
+	const op = "users"
+	if limit < 1 {
+		return nil, nil
+	}
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	rows, err := db.query(ctx, db.q.users, after, limit)
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	defer rows.Close()
+	var users []auth.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, db.wrap(ctx, op, err)
+		}
+		users = append(users, *u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return users, nil
+}
+
+// SetUserDisabled sets DisabledAt of user id to at (the zero time enables
+// the user) and UpdatedAt to now, or returns an error wrapping
+// auth.ErrNotFound.
+func (db *DB) SetUserDisabled(ctx context.Context, id string, at, now time.Time) error {
+	return db.update(ctx, "set user disabled", db.q.setUserDisabled, nullMillis(at), millis(now), id)
+}
+
+// DeleteUser deletes user id, its sessions and the login failures of its
+// login key in one transaction, or returns an error wrapping
+// auth.ErrNotFound.
+func (db *DB) DeleteUser(ctx context.Context, id string) error {
+	const op = "delete user"
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, db.q.deleteUserFailures, id); err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	if _, err := tx.ExecContext(ctx, db.q.deleteUserSessions, id); err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	res, err := tx.ExecContext(ctx, db.q.deleteUser, id)
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrNotFound)
+	}
+	if err := tx.Commit(); err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	return nil
+}
 
 // CreateSession inserts s. It returns an error wrapping auth.ErrDuplicate if
 // s.ID is taken; s.UserID must name a user.
 func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
-	_, err := db.write.ExecContext(ctx,
-		`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	_, err := db.run(ctx, db.q.createSession,
 		s.ID, s.UserID, s.Generation, millis(s.RotatedAt), millis(s.CreatedAt),
 		millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP)
 	if err != nil {
@@ -106,94 +192,171 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
 // Session returns the session with this id, or an error wrapping
 // auth.ErrNotFound.
 func (db *DB) Session(ctx context.Context, id string) (*auth.Session, error) {
-	var (
-		s                          auth.Session
-		rotated, created, lastUsed int64
-		revoked                    sql.NullInt64
-	)
-	err := db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id).
-		Scan(&s.ID, &s.UserID, &s.Generation, &rotated, &created, &lastUsed, &revoked, &s.UserAgent, &s.IP)
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	s, err := scanSession(db.queryRow(ctx, false, db.q.session, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlstore: session: %w", auth.ErrNotFound)
 	}
 	if err != nil {
 		return nil, db.wrap(ctx, "session", err)
 	}
-	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromMillis(rotated), fromMillis(created), fromMillis(lastUsed)
-	s.RevokedAt = fromNullMillis(revoked)
-	return &s, nil
+	return s, nil
 }
 
 // RotateSession moves session id from generation from to from+1, setting
-// RotatedAt and LastUsedAt to at, if and only if it is live and still at
-// generation from, in one compare-and-swap UPDATE. Otherwise it changes
+// RotatedAt and LastUsedAt to at, if and only if it is live, still at
+// generation from, and was rotated after issuedAfter, in one
+// compare-and-swap UPDATE that returns the user id. Otherwise it changes
 // nothing and returns an error wrapping auth.ErrStale, or auth.ErrNotFound if
 // there is no such session.
-func (db *DB) RotateSession(ctx context.Context, id string, from int64, at time.Time) error {
+func (db *DB) RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (string, error) {
 	const op = "rotate session"
-	res, err := db.write.ExecContext(ctx,
-		`UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_used_at = ?
-		 WHERE id = ? AND generation = ? AND revoked_at IS NULL`,
-		millis(at), millis(at), id, from)
-	if err != nil {
-		return db.wrap(ctx, op, err)
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	var userID string
+	err := db.queryRow(ctx, true, db.q.rotateSession, millis(at), millis(at), id, from, cutoffAfter(issuedAfter)).Scan(&userID)
+	if err == nil {
+		return userID, nil
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return db.wrap(ctx, op, err)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", db.wrap(ctx, op, err)
 	}
-	if n > 0 {
-		return nil
-	}
-	// Sessions are never deleted by this store, so one that is absent now
-	// was absent at the UPDATE.
+	// A session deleted (by DeleteSessions or DeleteUser) between the UPDATE
+	// and this check was at least present and is reported as not found,
+	// which is what a retry would see.
 	var exists bool
-	err = db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, id).Scan(&exists)
+	err = db.queryRow(ctx, false, db.q.sessionExists, id).Scan(&exists)
 	switch {
 	case err != nil:
-		return db.wrap(ctx, op, err)
+		return "", db.wrap(ctx, op, err)
 	case !exists:
-		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrNotFound)
+		return "", fmt.Errorf("sqlstore: %s: %w", op, auth.ErrNotFound)
 	}
-	return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrStale)
+	return "", fmt.Errorf("sqlstore: %s: %w", op, auth.ErrStale)
+}
+
+// cutoffAfter is the stored form of an "after" bound; the zero time is
+// below every stored time, so that everything is after it.
+func cutoffAfter(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return millis(t)
 }
 
 // TouchSession sets LastUsedAt of session id to at, or returns an error
 // wrapping auth.ErrNotFound.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	return db.update(ctx, "touch session", `UPDATE sessions SET last_used_at = ? WHERE id = ?`, millis(at), id)
+	return db.update(ctx, "touch session", db.q.touchSession, millis(at), id)
 }
 
 // RevokeSession marks session id revoked at at. Revoking a revoked session
 // keeps its first RevokedAt and is not an error. It returns an error wrapping
 // auth.ErrNotFound if there is no such session.
 func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	return db.update(ctx, "revoke session",
-		`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, millis(at), id)
+	return db.update(ctx, "revoke session", db.q.revokeSession, millis(at), id)
 }
 
-// update runs an UPDATE of one row by id and returns an error wrapping
-// auth.ErrNotFound if no row matched.
-func (db *DB) update(ctx context.Context, op, query string, args ...any) error {
-	res, err := db.write.ExecContext(ctx, query, args...)
+// UserSessions returns every session of user userID, revoked ones included,
+// newest (by CreatedAt) first, ties by ascending ID. A user with no
+// sessions, or no such user, has none.
+func (db *DB) UserSessions(ctx context.Context, userID string) ([]auth.Session, error) {
+	const op = "user sessions"
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	rows, err := db.query(ctx, db.q.userSessions, userID)
 	if err != nil {
-		return db.wrap(ctx, op, err)
+		return nil, db.wrap(ctx, op, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return db.wrap(ctx, op, err)
+	defer rows.Close()
+	var sessions []auth.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, db.wrap(ctx, op, err)
+		}
+		sessions = append(sessions, *s)
 	}
-	if n == 0 {
-		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrNotFound)
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap(ctx, op, err)
 	}
-	return nil
+	return sessions, nil
 }
 
-// SigningKeys returns every stored signing key, oldest first (ties by id).
+// RevokeUserSessions revokes at at every live session of userID except the
+// one with ID except (which may be empty), and returns how many it revoked.
+// Revoked sessions keep their first RevokedAt.
+func (db *DB) RevokeUserSessions(ctx context.Context, userID, except string, at time.Time) (int64, error) {
+	return db.exec(ctx, "revoke user sessions", db.q.revokeUserSessions, millis(at), userID, except)
+}
+
+// DeleteSessions deletes sessions revoked before revokedBefore, or last used
+// before unusedBefore, and returns how many it deleted. A zero cutoff
+// matches nothing.
+func (db *DB) DeleteSessions(ctx context.Context, revokedBefore, unusedBefore time.Time) (int64, error) {
+	return db.exec(ctx, "delete sessions", db.q.deleteSessions, cutoff(revokedBefore), cutoff(unusedBefore))
+}
+
+// LoginFailures returns the failure record of loginKey; a key with no
+// record has the zero LoginFailures.
+func (db *DB) LoginFailures(ctx context.Context, loginKey string) (auth.LoginFailures, error) {
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	f, err := scanFailures(db.queryRow(ctx, false, db.q.loginFailures, loginKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.LoginFailures{}, nil
+	}
+	if err != nil {
+		return auth.LoginFailures{}, db.wrap(ctx, "login failures", err)
+	}
+	return f, nil
+}
+
+// AddLoginFailure adds one failure at at to loginKey's record in a single
+// upsert and returns the record after it; concurrent calls all count. Last
+// becomes the later of the stored time and at.
+func (db *DB) AddLoginFailure(ctx context.Context, loginKey string, at time.Time) (auth.LoginFailures, error) {
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	f, err := scanFailures(db.queryRow(ctx, true, db.q.addLoginFailure, loginKey, millis(at)))
+	if err != nil {
+		return auth.LoginFailures{}, db.wrap(ctx, "add login failure", err)
+	}
+	return f, nil
+}
+
+func scanFailures(s scanner) (auth.LoginFailures, error) {
+	var (
+		f    auth.LoginFailures
+		last int64
+	)
+	if err := s.Scan(&f.Count, &last); err != nil {
+		return auth.LoginFailures{}, err
+	}
+	f.Last = fromMillis(last)
+	return f, nil
+}
+
+// ClearLoginFailures removes loginKey's record; clearing none is not an
+// error.
+func (db *DB) ClearLoginFailures(ctx context.Context, loginKey string) error {
+	_, err := db.exec(ctx, "clear login failures", db.q.clearLoginFailures, loginKey)
+	return err
+}
+
+// DeleteLoginFailures deletes records whose last failure is before before,
+// and returns how many it deleted. A zero before matches nothing.
+func (db *DB) DeleteLoginFailures(ctx context.Context, before time.Time) (int64, error) {
+	return db.exec(ctx, "delete login failures", db.q.deleteLoginFailures, cutoff(before))
+}
+
+// SigningKeys returns every stored signing key by ascending Serial.
 func (db *DB) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 	const op = "signing keys"
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, algorithm, private, public, created_at FROM signing_keys ORDER BY created_at, id`)
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	rows, err := db.query(ctx, db.q.signingKeys)
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
@@ -201,13 +364,13 @@ func (db *DB) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 	var keys []auth.SigningKey
 	for rows.Next() {
 		var (
-			k       auth.SigningKey
-			created int64
+			k                  auth.SigningKey
+			created, activates int64
 		)
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public, &created); err != nil {
+		if err := rows.Scan(&k.ID, &k.Serial, &k.Algorithm, &k.Private, &k.Public, &created, &activates); err != nil {
 			return nil, db.wrap(ctx, op, err)
 		}
-		k.CreatedAt = fromMillis(created)
+		k.CreatedAt, k.ActivatesAt = fromMillis(created), fromMillis(activates)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -217,16 +380,59 @@ func (db *DB) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 }
 
 // CreateSigningKey inserts k, or returns an error wrapping auth.ErrDuplicate
-// if its ID exists.
+// if its ID or its Serial exists, including by a concurrent insert.
 func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
-	_, err := db.write.ExecContext(ctx,
-		`INSERT INTO signing_keys (id, algorithm, private, public, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, k.Algorithm, nonNil(k.Private), nonNil(k.Public), millis(k.CreatedAt))
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	_, err := db.run(ctx, db.q.createSigningKey,
+		k.ID, k.Serial, k.Algorithm, nonNil(k.Private), nonNil(k.Public),
+		millis(k.CreatedAt), millis(k.ActivatesAt))
 	if err != nil {
 		return db.wrap(ctx, "create signing key", err)
 	}
 	return nil
 }
+
+// update runs an UPDATE of one row by id and returns an error wrapping
+// auth.ErrNotFound if no row matched.
+func (db *DB) update(ctx context.Context, op, query string, args ...any) error {
+	n, err := db.exec(ctx, op, query, args...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrNotFound)
+	}
+	return nil
+}
+
+// exec runs a statement that changes data and returns how many rows it
+// affected.
+func (db *DB) exec(ctx context.Context, op, query string, args ...any) (int64, error) {
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	res, err := db.run(ctx, query, args...)
+	if err != nil {
+		return 0, db.wrap(ctx, op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, db.wrap(ctx, op, err)
+	}
+	return n, nil
+}
+
+// cutoff is the stored form of a "before" bound; the zero time is below
+// every stored time, so that it matches nothing.
+func cutoff(t time.Time) int64 {
+	if t.IsZero() {
+		return minMillis
+	}
+	return millis(t)
+}
+
+// minMillis is below every stored time.
+const minMillis = -1 << 63
 
 // nonNil returns b, or an empty slice for nil, which would be stored as NULL.
 func nonNil(b []byte) []byte {

@@ -38,12 +38,24 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"SessionNotFound", testSessionNotFound},
 		{"RotateSession", testRotateSession},
 		{"RotateSessionWrongGeneration", testRotateSessionWrongGeneration},
+		{"RotateSessionExpired", testRotateSessionExpired},
 		{"RotateSessionRevoked", testRotateSessionRevoked},
 		{"RotateSessionMissing", testRotateSessionMissing},
 		{"RevokeSessionKeepsFirstTime", testRevokeSession},
 		{"TouchSession", testTouchSession},
 		{"SigningKeys", testSigningKeys},
 		{"DuplicateSigningKey", testDuplicateSigningKey},
+		{"DuplicateSigningKeySerial", testDuplicateSigningKeySerial},
+		{"UserDisabled", testUserDisabled},
+		{"CreateDisabledUser", testCreateDisabledUser},
+		{"Users", testUsers},
+		{"DeleteUser", testDeleteUser},
+		{"UserSessions", testUserSessions},
+		{"RevokeUserSessions", testRevokeUserSessions},
+		{"DeleteSessions", testDeleteSessions},
+		{"LoginFailures", testLoginFailures},
+		{"DeleteLoginFailures", testDeleteLoginFailures},
+		{"ConcurrentAddLoginFailure", testConcurrentAddLoginFailure},
 		{"Ping", testPing},
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentCreateSameLoginKey", testConcurrentCreateSameLoginKey},
@@ -130,7 +142,8 @@ func checkUser(t *testing.T, got, want *auth.User) {
 	if got.ID != want.ID || got.FirstName != want.FirstName || got.LastName != want.LastName ||
 		got.Login != want.Login || got.LoginKey != want.LoginKey || got.Email != want.Email ||
 		got.EmailKey != want.EmailKey || got.PasswordHash != want.PasswordHash ||
-		!sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.UpdatedAt, want.UpdatedAt) {
+		!sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.UpdatedAt, want.UpdatedAt) ||
+		!sameTime(got.DisabledAt, want.DisabledAt) || got.DisabledAt.IsZero() != want.DisabledAt.IsZero() {
 		t.Errorf("user = %+v, want %+v", got, want)
 	}
 }
@@ -310,25 +323,38 @@ func testSessionNotFound(t *testing.T, s auth.Store) {
 func testRotateSession(t *testing.T, s auth.Store) {
 	sess := mustCreateSession(t, s, 1)
 	when := at(3 * time.Hour)
-	if err := s.RotateSession(t.Context(), sess.ID, 1, when); err != nil {
-		t.Fatalf("RotateSession: %v", err)
+	if uid, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, when); err != nil || uid != sess.UserID {
+		t.Fatalf("RotateSession = %q, %v; want the session's user %q", uid, err, sess.UserID)
 	}
 	want := *sess
 	want.Generation, want.RotatedAt, want.LastUsedAt = 2, when, when
 	checkSession(t, mustSession(t, s, sess.ID), &want)
 
 	when = at(4 * time.Hour)
-	if err := s.RotateSession(t.Context(), sess.ID, 2, when); err != nil {
+	if _, err := s.RotateSession(t.Context(), sess.ID, 2, time.Time{}, when); err != nil {
 		t.Fatalf("RotateSession(2): %v", err)
 	}
 	want.Generation, want.RotatedAt, want.LastUsedAt = 3, when, when
 	checkSession(t, mustSession(t, s, sess.ID), &want)
 }
 
+// A session whose current generation was issued at or before issuedAfter
+// is not rotated: its refresh token has expired.
+func testRotateSessionExpired(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1) // rotated at at(0)
+	if _, err := s.RotateSession(t.Context(), sess.ID, 1, sess.RotatedAt, at(3*time.Hour)); !errors.Is(err, auth.ErrStale) {
+		t.Errorf("RotateSession(issued at the bound) error = %v, want ErrStale", err)
+	}
+	checkSession(t, mustSession(t, s, sess.ID), sess)
+	if _, err := s.RotateSession(t.Context(), sess.ID, 1, sess.RotatedAt.Add(-time.Millisecond), at(3*time.Hour)); err != nil {
+		t.Errorf("RotateSession(issued just after the bound): %v", err)
+	}
+}
+
 func testRotateSessionWrongGeneration(t *testing.T, s auth.Store) {
 	sess := mustCreateSession(t, s, 1)
 	for _, from := range []int64{0, 2, -1} {
-		err := s.RotateSession(t.Context(), sess.ID, from, at(3*time.Hour))
+		_, err := s.RotateSession(t.Context(), sess.ID, from, time.Time{}, at(3*time.Hour))
 		if !errors.Is(err, auth.ErrStale) {
 			t.Errorf("RotateSession(from %d) error = %v, want ErrStale", from, err)
 		}
@@ -342,7 +368,7 @@ func testRotateSessionRevoked(t *testing.T, s auth.Store) {
 	if err := s.RevokeSession(t.Context(), sess.ID, revokedAt); err != nil {
 		t.Fatalf("RevokeSession: %v", err)
 	}
-	err := s.RotateSession(t.Context(), sess.ID, 1, at(3*time.Hour))
+	_, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(3*time.Hour))
 	if !errors.Is(err, auth.ErrStale) {
 		t.Errorf("RotateSession(revoked) error = %v, want ErrStale", err)
 	}
@@ -353,7 +379,7 @@ func testRotateSessionRevoked(t *testing.T, s auth.Store) {
 
 func testRotateSessionMissing(t *testing.T, s auth.Store) {
 	mustCreateSession(t, s, 1)
-	err := s.RotateSession(t.Context(), newSession(2, "").ID, 1, at(3*time.Hour))
+	_, err := s.RotateSession(t.Context(), newSession(2, "").ID, 1, time.Time{}, at(3*time.Hour))
 	if !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("RotateSession(unknown) error = %v, want ErrNotFound", err)
 	}
@@ -407,18 +433,20 @@ func testSigningKeys(t *testing.T, s auth.Store) {
 	if len(keys) != 0 {
 		t.Fatalf("SigningKeys(empty) = %d keys, want 0", len(keys))
 	}
-	mk := func(id, alg string, created time.Time) *auth.SigningKey {
+	mk := func(id, alg string, serial int64, created time.Time) *auth.SigningKey {
 		return &auth.SigningKey{
-			ID: id, Algorithm: alg, CreatedAt: created,
-			Private: []byte("sealed\x00private " + id),
-			Public:  []byte(`{"kty":"OKP","kid":"` + id + `"}`),
+			ID: id, Algorithm: alg, Serial: serial, CreatedAt: created,
+			ActivatesAt: created.Add(time.Duration(serial) * time.Minute),
+			Private:     []byte("sealed\x00private " + id),
+			Public:      []byte(`{"kty":"OKP","kid":"` + id + `"}`),
 		}
 	}
-	// Inserted out of order: the store must sort by CreatedAt.
-	middle := mk("k-b", "ES256", at(2*time.Hour))
-	newest := mk("k-a", "EdDSA", at(3*time.Hour))
-	oldest := mk("k-c", "RS256", at(time.Hour))
-	for _, k := range []*auth.SigningKey{middle, newest, oldest} {
+	// Inserted out of order, and neither ID nor CreatedAt order is Serial
+	// order: the store must sort by Serial.
+	first := mk("k-b", "ES256", 1, at(3*time.Hour))
+	second := mk("k-c", "EdDSA", 2, at(time.Hour))
+	third := mk("k-a", "RS256", 3, at(2*time.Hour))
+	for _, k := range []*auth.SigningKey{second, third, first} {
 		if err := s.CreateSigningKey(ctx, k); err != nil {
 			t.Fatalf("CreateSigningKey(%s): %v", k.ID, err)
 		}
@@ -427,26 +455,29 @@ func testSigningKeys(t *testing.T, s auth.Store) {
 	if err != nil {
 		t.Fatalf("SigningKeys: %v", err)
 	}
-	want := []*auth.SigningKey{oldest, middle, newest}
+	want := []*auth.SigningKey{first, second, third}
 	if len(keys) != len(want) {
 		t.Fatalf("SigningKeys = %d keys, want %d", len(keys), len(want))
 	}
 	for i, w := range want {
 		g := keys[i]
-		if g.ID != w.ID || g.Algorithm != w.Algorithm || !bytes.Equal(g.Private, w.Private) ||
-			!bytes.Equal(g.Public, w.Public) || !sameTime(g.CreatedAt, w.CreatedAt) {
-			t.Errorf("SigningKeys[%d] = {%s %s %v}, want {%s %s %v}", i, g.ID, g.Algorithm, g.CreatedAt, w.ID, w.Algorithm, w.CreatedAt)
+		if g.ID != w.ID || g.Serial != w.Serial || g.Algorithm != w.Algorithm ||
+			!bytes.Equal(g.Private, w.Private) || !bytes.Equal(g.Public, w.Public) ||
+			!sameTime(g.CreatedAt, w.CreatedAt) || !sameTime(g.ActivatesAt, w.ActivatesAt) {
+			t.Errorf("SigningKeys[%d] = {%s #%d %s %v %v}, want {%s #%d %s %v %v}", i,
+				g.ID, g.Serial, g.Algorithm, g.CreatedAt, g.ActivatesAt,
+				w.ID, w.Serial, w.Algorithm, w.CreatedAt, w.ActivatesAt)
 		}
 	}
 }
 
 func testDuplicateSigningKey(t *testing.T, s auth.Store) {
 	ctx := t.Context()
-	k := &auth.SigningKey{ID: "k1", Algorithm: "EdDSA", Private: []byte("p"), Public: []byte("{}"), CreatedAt: at(0)}
+	k := &auth.SigningKey{ID: "k1", Serial: 1, Algorithm: "EdDSA", Private: []byte("p"), Public: []byte("{}"), CreatedAt: at(0), ActivatesAt: at(0)}
 	if err := s.CreateSigningKey(ctx, k); err != nil {
 		t.Fatalf("CreateSigningKey: %v", err)
 	}
-	dup := &auth.SigningKey{ID: "k1", Algorithm: "ES256", Private: []byte("q"), Public: []byte("{}"), CreatedAt: at(time.Hour)}
+	dup := &auth.SigningKey{ID: "k1", Serial: 2, Algorithm: "ES256", Private: []byte("q"), Public: []byte("{}"), CreatedAt: at(time.Hour), ActivatesAt: at(time.Hour)}
 	if err := s.CreateSigningKey(ctx, dup); !errors.Is(err, auth.ErrDuplicate) {
 		t.Fatalf("CreateSigningKey(duplicate) error = %v, want ErrDuplicate", err)
 	}
@@ -476,7 +507,11 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 		{"CreateUser", func() error { return s.CreateUser(ctx, newUser(2)) }},
 		{"UserByID", func() error { _, err := s.UserByID(ctx, sess.UserID); return err }},
 		{"Session", func() error { _, err := s.Session(ctx, sess.ID); return err }},
-		{"RotateSession", func() error { return s.RotateSession(ctx, sess.ID, 1, at(3*time.Hour)) }},
+		{"RotateSession", func() error { _, err := s.RotateSession(ctx, sess.ID, 1, time.Time{}, at(3*time.Hour)); return err }},
+		{"Users", func() error { _, err := s.Users(ctx, "", 10); return err }},
+		{"DeleteUser", func() error { return s.DeleteUser(ctx, sess.UserID) }},
+		{"RevokeUserSessions", func() error { _, err := s.RevokeUserSessions(ctx, sess.UserID, "", at(3*time.Hour)); return err }},
+		{"AddLoginFailure", func() error { _, err := s.AddLoginFailure(ctx, "user1", at(3*time.Hour)); return err }},
 	}
 	for _, c := range calls {
 		if err := c.call(); !errors.Is(err, context.Canceled) {
@@ -487,6 +522,9 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 		t.Errorf("CreateUser with a canceled ctx stored the user (UserByID error = %v)", err)
 	}
 	checkSession(t, mustSession(t, s, sess.ID), sess)
+	if f, err := s.LoginFailures(t.Context(), "user1"); err != nil || f.Count != 0 {
+		t.Errorf("LoginFailures after AddLoginFailure with a canceled ctx = %+v, %v, want none", f, err)
+	}
 }
 
 // concurrently runs f(0) to f(n-1) at once and returns their errors.
@@ -549,7 +587,8 @@ func testConcurrentCreateSameEmailKey(t *testing.T, s auth.Store) {
 func testConcurrentRotateSameGeneration(t *testing.T, s auth.Store) {
 	sess := mustCreateSession(t, s, 1)
 	errs := concurrently(50, func(i int) error {
-		return s.RotateSession(t.Context(), sess.ID, 1, at(time.Duration(i)*time.Second))
+		_, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(time.Duration(i)*time.Second))
+		return err
 	})
 	checkOneWinner(t, errs, auth.ErrStale)
 	if got := mustSession(t, s, sess.ID).Generation; got != 2 {
@@ -570,7 +609,7 @@ func testConcurrentRotateChains(t *testing.T, s auth.Store) {
 			if err != nil {
 				return err
 			}
-			err = s.RotateSession(t.Context(), sess.ID, cur.Generation, at(time.Duration(w*rounds+r)*time.Millisecond))
+			_, err = s.RotateSession(t.Context(), sess.ID, cur.Generation, time.Time{}, at(time.Duration(w*rounds+r)*time.Millisecond))
 			switch {
 			case err == nil:
 				wins[w]++

@@ -5,90 +5,116 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/authstore/auth"
+	"github.com/go-jose/go-jose/v4"
 )
 
-// KeyStore is the part of auth.Store that KeyRing needs.
+// KeyStore is the part of auth.Store that Keys needs.
 type KeyStore interface {
-	// SigningKeys returns every stored signing key, oldest first.
+	// SigningKeys returns every stored signing key by ascending Serial.
 	SigningKeys(ctx context.Context) ([]auth.SigningKey, error)
 	// CreateSigningKey inserts k, or returns an error wrapping
-	// auth.ErrDuplicate if its ID exists.
+	// auth.ErrDuplicate if its ID or Serial exists.
 	CreateSigningKey(ctx context.Context, k *auth.SigningKey) error
 }
 
 var (
 	_ KeyStore               = auth.Store(nil)
-	_ auth.AccessTokenSigner = (*KeyRing)(nil)
+	_ auth.AccessTokenSigner = (*Keys)(nil)
 )
 
-// KeyRing is the set of signing keys loaded at one moment: the active key that
-// signs, and every key, active or retired, in the published JWKS. It is
-// immutable and safe for concurrent use; load a new one to see new keys.
-type KeyRing struct {
-	signer *Signer
+// KeysConfig configures Keys.
+type KeysConfig struct {
+	Store  KeyStore
+	Sealer *Sealer
+	// Algorithm is the algorithm of keys this process creates: the first
+	// key of an empty store, and each rotation. Keys of other algorithms
+	// keep signing and verifying until rotation replaces them.
+	Algorithm string
+	// ActivationDelay is how long a rotated key is published before it
+	// signs. It must cover the reload interval of every instance plus the
+	// time verifiers cache the JWKS.
+	ActivationDelay time.Duration
+	// Retention is how long a superseded key stays published after its
+	// successor activates: the access-token lifetime plus the reload
+	// interval and clock skew between instances.
+	Retention time.Duration
+	// Rotation is the age of the newest key at which Run creates the next
+	// one; 0 disables automatic rotation.
+	Rotation time.Duration
+	// Reload is how often Run re-reads the keys; 0 means one minute.
+	Reload time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand feeds Ed25519 key generation; nil means crypto/rand.Reader.
+	Rand io.Reader
+	// Logger receives reload and rotation events; nil discards them.
+	Logger *slog.Logger
+}
+
+// Keys is the live set of signing keys of one process: the active key that
+// signs, and the published keys (pending, active and recently retired) that
+// verify and make up the JWKS. Load replaces the set atomically; Run reloads
+// it periodically and rotates on schedule. It is safe for concurrent use.
+//
+// Keys form one chain ordered by Serial, shared by every instance on one
+// database: at time t the active key is the key with the greatest Serial
+// whose ActivatesAt is not after t, so all instances agree on it without
+// talking to each other. A key is retired when a key of greater Serial
+// activates, and it leaves the JWKS Retention later.
+type Keys struct {
+	cfg KeysConfig
+	cur atomic.Pointer[keySet]
+
+	mu      sync.Mutex         // serializes loads
+	signers map[string]*Signer // opened keys by ID, kept across loads
+	// lastMiss is when Verify last reloaded for an unknown kid.
+	lastMiss time.Time
+}
+
+// keySet is the immutable result of one load.
+type keySet struct {
+	// signing are the keys that are or will become active, by ascending
+	// Serial, with their opened signers.
+	signing []signingKey
+	// verify holds the public key of every published key by ID.
+	verify map[string]jose.JSONWebKey
 	jwks   []byte
 }
 
-// LoadKeyRing loads every key from store and makes active the newest key of
-// alg (by CreatedAt; among equal times, the later in store order). If store
-// holds no key of alg, it generates one with rand at now(), stores it, and
-// loads again, so a key another process stored at the same time is seen.
-//
-// now nil means time.Now; rand nil means crypto/rand.Reader.
-//
-// Every key's private half is opened with sealer and checked against its
-// public half before the key is published; if one does not open, the error
-// says that the secret key does not match and wraps ErrOpen.
-func LoadKeyRing(ctx context.Context, store KeyStore, alg string, sealer *Sealer, rand io.Reader, now func() time.Time) (*KeyRing, error) {
-	if err := checkAlg(alg); err != nil {
+type signingKey struct {
+	activatesAt time.Time
+	signer      *Signer
+}
+
+// NewKeys checks cfg and returns Keys with no keys loaded; call Load before
+// Sign, JWKS or Verify.
+func NewKeys(cfg KeysConfig) (*Keys, error) {
+	if err := checkAlg(cfg.Algorithm); err != nil {
 		return nil, err
 	}
-	keys, err := store.SigningKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("token: load signing keys: %w", err)
+	switch {
+	case cfg.Store == nil || cfg.Sealer == nil:
+		return nil, errors.New("token: keys need a store and a sealer")
+	case cfg.ActivationDelay < 0 || cfg.Retention < 0 || cfg.Rotation < 0 || cfg.Reload < 0:
+		return nil, errors.New("token: key durations must not be negative")
 	}
-	if newest(keys, alg) < 0 {
-		if now == nil {
-			now = time.Now
-		}
-		k, err := GenerateKey(alg, rand, now(), sealer)
-		if err != nil {
-			return nil, err
-		}
-		if err := store.CreateSigningKey(ctx, k); err != nil && !errors.Is(err, auth.ErrDuplicate) {
-			return nil, fmt.Errorf("token: store signing key: %w", err)
-		}
-		if keys, err = store.SigningKeys(ctx); err != nil {
-			return nil, fmt.Errorf("token: load signing keys: %w", err)
-		}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	i := newest(keys, alg)
-	if i < 0 {
-		return nil, fmt.Errorf("token: no %s signing key after creating one", alg)
+	if cfg.Reload == 0 {
+		cfg.Reload = time.Minute
 	}
-	// Every published key must open under our secret key and match its
-	// public half: a row written into the database by someone else must not
-	// reach the JWKS, where verifiers would trust it.
-	for j := range keys {
-		if j == i {
-			continue // NewSigner opens it
-		}
-		if _, err := openKey(&keys[j], sealer); err != nil {
-			return nil, err
-		}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	signer, err := NewSigner(keys, keys[i].ID, sealer)
-	if err != nil {
-		return nil, err
-	}
-	jwks, err := JWKS(keys)
-	if err != nil {
-		return nil, err
-	}
-	return &KeyRing{signer: signer, jwks: jwks}, nil
+	return &Keys{cfg: cfg, signers: map[string]*Signer{}}, nil
 }
 
 // checkAlg returns an error unless alg is supported.
@@ -100,31 +126,333 @@ func checkAlg(alg string) error {
 	return fmt.Errorf("token: unsupported signing algorithm %q", alg)
 }
 
-// newest returns the index of the newest key of alg in keys, or -1.
-func newest(keys []auth.SigningKey, alg string) int {
-	best := -1
-	for i := range keys {
-		if keys[i].Algorithm != alg {
+// Load reads every key from the store and replaces the loaded set. If the
+// store holds no key, it creates one of the configured algorithm, active at
+// once (no verifier can have cached a JWKS yet); if another process creates
+// one at the same moment, both load the one that won the serial.
+//
+// Every published key must open under the sealer and match its public half:
+// a row written into the database by someone without the secret key must
+// not reach the JWKS, where verifiers would trust it. If one does not, Load
+// fails with an error wrapping ErrOpen and keeps the previous set.
+func (k *Keys) Load(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.loadLocked(ctx)
+}
+
+func (k *Keys) loadLocked(ctx context.Context) error {
+	keys, err := k.cfg.Store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("token: load signing keys: %w", err)
+	}
+	if len(keys) == 0 {
+		now := k.cfg.Now()
+		nk, err := GenerateKey(k.cfg.Algorithm, k.cfg.Rand, now, k.cfg.Sealer)
+		if err != nil {
+			return err
+		}
+		nk.Serial, nk.ActivatesAt = 1, now
+		if err := k.cfg.Store.CreateSigningKey(ctx, nk); err != nil && !errors.Is(err, auth.ErrDuplicate) {
+			return fmt.Errorf("token: store signing key: %w", err)
+		}
+		if keys, err = k.cfg.Store.SigningKeys(ctx); err != nil {
+			return fmt.Errorf("token: load signing keys: %w", err)
+		}
+	}
+	set, err := k.build(keys, k.cfg.Now())
+	if err != nil {
+		return err
+	}
+	k.cur.Store(set)
+	return nil
+}
+
+// build makes the key set of keys as of now.
+func (k *Keys) build(keys []auth.SigningKey, now time.Time) (*keySet, error) {
+	states := States(keys, now, k.cfg.Retention)
+	set := &keySet{verify: make(map[string]jose.JSONWebKey, len(keys))}
+	var published []auth.SigningKey
+	for i, st := range states {
+		if !st.Published() {
 			continue
 		}
-		if best < 0 || !keys[i].CreatedAt.Before(keys[best].CreatedAt) {
-			best = i
+		key := &keys[i]
+		jwk, err := publicJWK(key)
+		if err != nil {
+			return nil, err
+		}
+		s := k.signers[key.ID]
+		if s == nil {
+			if s, err = NewSigner(keys, key.ID, k.cfg.Sealer); err != nil {
+				return nil, err
+			}
+			k.signers[key.ID] = s
+		}
+		if st.State != Retired {
+			set.signing = append(set.signing, signingKey{activatesAt: key.ActivatesAt, signer: s})
+		}
+		set.verify[key.ID] = jwk
+		published = append(published, *key)
+	}
+	if len(set.signing) == 0 {
+		return nil, errors.New("token: no signing key is active or pending")
+	}
+	jwks, err := JWKS(published)
+	if err != nil {
+		return nil, err
+	}
+	set.jwks = jwks
+	// Opened keys that are no longer published are forgotten.
+	for id := range k.signers {
+		if _, ok := set.verify[id]; !ok {
+			delete(k.signers, id)
+		}
+	}
+	return set, nil
+}
+
+// Rotate creates the next key of the chain, of algorithm alg ("" means the
+// configured one), which activates activateIn from now, and returns it. It
+// does not load it; Run or Load will. Two processes rotating at once each
+// get their own key in successive serials.
+func (k *Keys) Rotate(ctx context.Context, alg string, activateIn time.Duration) (*auth.SigningKey, error) {
+	if alg == "" {
+		alg = k.cfg.Algorithm
+	}
+	if err := checkAlg(alg); err != nil {
+		return nil, err
+	}
+	if activateIn < 0 {
+		return nil, errors.New("token: rotate: activation delay must not be negative")
+	}
+	for range 5 {
+		keys, err := k.cfg.Store.SigningKeys(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("token: rotate: %w", err)
+		}
+		nk, err := k.next(keys, alg, activateIn)
+		if err != nil {
+			return nil, err
+		}
+		err = k.cfg.Store.CreateSigningKey(ctx, nk)
+		if err == nil {
+			k.cfg.Logger.Info("signing key created", "kid", nk.ID, "alg", nk.Algorithm,
+				"serial", nk.Serial, "activates_at", nk.ActivatesAt)
+			return nk, nil
+		}
+		if !errors.Is(err, auth.ErrDuplicate) {
+			return nil, fmt.Errorf("token: rotate: %w", err)
+		}
+	}
+	return nil, errors.New("token: rotate: the next serial stayed taken; another process is rotating")
+}
+
+// next generates the key that follows keys.
+func (k *Keys) next(keys []auth.SigningKey, alg string, activateIn time.Duration) (*auth.SigningKey, error) {
+	var serial int64
+	for _, have := range keys {
+		serial = max(serial, have.Serial)
+	}
+	now := k.cfg.Now()
+	nk, err := GenerateKey(alg, k.cfg.Rand, now, k.cfg.Sealer)
+	if err != nil {
+		return nil, err
+	}
+	nk.Serial, nk.ActivatesAt = serial+1, now.Add(activateIn)
+	return nk, nil
+}
+
+// rotateIfDue creates the next key, activating ActivationDelay from now, if
+// automatic rotation is on and the newest key is Rotation old. It reports
+// whether it created one. Instances that race for the serial create one key
+// between them: the losers see ErrDuplicate and do nothing.
+func (k *Keys) rotateIfDue(ctx context.Context) (bool, error) {
+	if k.cfg.Rotation <= 0 {
+		return false, nil
+	}
+	keys, err := k.cfg.Store.SigningKeys(ctx)
+	if err != nil {
+		return false, fmt.Errorf("token: rotate: %w", err)
+	}
+	if len(keys) == 0 || k.cfg.Now().Sub(keys[len(keys)-1].CreatedAt) < k.cfg.Rotation {
+		return false, nil
+	}
+	nk, err := k.next(keys, k.cfg.Algorithm, k.cfg.ActivationDelay)
+	if err != nil {
+		return false, err
+	}
+	if err := k.cfg.Store.CreateSigningKey(ctx, nk); err != nil {
+		if errors.Is(err, auth.ErrDuplicate) {
+			return false, nil
+		}
+		return false, fmt.Errorf("token: rotate: %w", err)
+	}
+	k.cfg.Logger.Info("signing key rotated", "kid", nk.ID, "alg", nk.Algorithm,
+		"serial", nk.Serial, "activates_at", nk.ActivatesAt)
+	return true, nil
+}
+
+// Run rotates on schedule and reloads every Reload until ctx is done. A
+// failed reload (the database is down, say) is logged and the loaded set
+// stays in use until a later reload succeeds.
+func (k *Keys) Run(ctx context.Context) {
+	t := time.NewTicker(k.cfg.Reload)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := k.rotateIfDue(ctx); err != nil && ctx.Err() == nil {
+			k.cfg.Logger.Warn("signing key rotation failed", "error", err.Error())
+		}
+		if err := k.Load(ctx); err != nil && ctx.Err() == nil {
+			k.cfg.Logger.Warn("signing key reload failed", "error", err.Error())
+		}
+	}
+}
+
+// active returns the signer of the active key at now: the greatest Serial
+// whose activation has come. Before the first activation it is the first.
+func (s *keySet) active(now time.Time) *Signer {
+	best := s.signing[0].signer
+	for _, sk := range s.signing[1:] {
+		if !sk.activatesAt.After(now) {
+			best = sk.signer
 		}
 	}
 	return best
 }
 
-// Sign signs c with the active key; see Signer.Sign.
-func (r *KeyRing) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
-	return r.signer.Sign(ctx, c)
+// Sign signs c with the key active now; see Signer.Sign. Load must have
+// succeeded once.
+func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
+	set := k.cur.Load()
+	if set == nil {
+		return "", errors.New("token: sign: no keys loaded")
+	}
+	return set.active(k.cfg.Now()).Sign(ctx, c)
 }
 
-// Signer returns the signer of the active key.
-func (r *KeyRing) Signer() *Signer { return r.signer }
+// ActiveKID returns the ID of the key that signs now, or "" before Load.
+func (k *Keys) ActiveKID() string {
+	set := k.cur.Load()
+	if set == nil {
+		return ""
+	}
+	return set.active(k.cfg.Now()).KeyID()
+}
 
-// ActiveKID returns the ID of the active key.
-func (r *KeyRing) ActiveKID() string { return r.signer.kid }
-
-// JWKS returns the JSON Web Key Set of every loaded key. The slice is shared;
+// JWKS returns the JSON Web Key Set of the published keys as of the last
+// load: pending, active, and retired within Retention. The slice is shared;
 // callers must not modify it.
-func (r *KeyRing) JWKS() []byte { return r.jwks }
+func (k *Keys) JWKS() []byte {
+	set := k.cur.Load()
+	if set == nil {
+		return []byte(`{"keys":[]}`)
+	}
+	return set.jwks
+}
+
+// publicKey returns the published key kid. On a miss it reloads, at most
+// once a second across callers, and looks again: a key another instance
+// created is found without waiting for the next periodic reload.
+func (k *Keys) publicKey(ctx context.Context, kid string) (jose.JSONWebKey, bool) {
+	if set := k.cur.Load(); set != nil {
+		if jwk, ok := set.verify[kid]; ok {
+			return jwk, true
+		}
+	}
+	k.mu.Lock()
+	now := k.cfg.Now()
+	if now.Sub(k.lastMiss) >= time.Second {
+		k.lastMiss = now
+		if err := k.loadLocked(ctx); err != nil {
+			k.cfg.Logger.Warn("signing key reload failed", "error", err.Error())
+		}
+	}
+	k.mu.Unlock()
+	if set := k.cur.Load(); set != nil {
+		jwk, ok := set.verify[kid]
+		return jwk, ok
+	}
+	return jose.JSONWebKey{}, false
+}
+
+// State is where a key stands in the chain at one moment.
+type State string
+
+// The states of a key.
+const (
+	Pending State = "pending" // published, not signing yet
+	Active  State = "active"  // signing
+	Retired State = "retired" // superseded, still published for verification
+	Expired State = "expired" // superseded for longer than the retention
+)
+
+// KeyState is a key and its state at one moment.
+type KeyState struct {
+	Key   *auth.SigningKey
+	State State
+	// RetiredAt is when a key of greater serial activated; zero unless
+	// State is Retired or Expired.
+	RetiredAt time.Time
+}
+
+// Published reports whether the key is in the JWKS.
+func (s KeyState) Published() bool { return s.State != Expired }
+
+// States returns the state of each of keys (sorted by Serial) at now, given
+// the retention of retired keys.
+func States(keys []auth.SigningKey, now time.Time, retention time.Duration) []KeyState {
+	out := make([]KeyState, len(keys))
+	active := -1
+	for i := range keys {
+		out[i].Key = &keys[i]
+		if !keys[i].ActivatesAt.After(now) {
+			active = i
+		}
+	}
+	// A key is retired by the earliest activation, up to now, of a key
+	// after it in the chain.
+	var retiredAt time.Time
+	for i := len(keys) - 1; i >= 0; i-- {
+		k := &keys[i]
+		switch {
+		case i == active:
+			out[i].State = Active
+		case k.ActivatesAt.After(now) && i > active:
+			out[i].State = Pending
+		default:
+			// Superseded, or overtaken before it activated.
+			out[i].RetiredAt = retiredAt
+			out[i].State = Retired
+			if !now.Before(retiredAt.Add(retention)) {
+				out[i].State = Expired
+			}
+		}
+		if !k.ActivatesAt.After(now) && (retiredAt.IsZero() || k.ActivatesAt.Before(retiredAt)) {
+			retiredAt = k.ActivatesAt
+		}
+	}
+	return out
+}
+
+// SortBySerial sorts keys by ascending Serial, the order States expects.
+func SortBySerial(keys []auth.SigningKey) {
+	slices.SortFunc(keys, func(a, b auth.SigningKey) int { return int(a.Serial - b.Serial) })
+}
+
+// LoadKeys is NewKeys followed by Load.
+func LoadKeys(ctx context.Context, cfg KeysConfig) (*Keys, error) {
+	k, err := NewKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Load(ctx); err != nil {
+		return nil, err
+	}
+	return k, nil
+}

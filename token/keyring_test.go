@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,7 +46,7 @@ func (s *memStore) CreateSigningKey(_ context.Context, k *auth.SigningKey) error
 		}
 	}
 	for _, have := range s.keys {
-		if have.ID == k.ID {
+		if have.ID == k.ID || have.Serial == k.Serial {
 			return fmt.Errorf("signing key %s: %w", k.ID, auth.ErrDuplicate)
 		}
 	}
@@ -54,6 +55,41 @@ func (s *memStore) CreateSigningKey(_ context.Context, k *auth.SigningKey) error
 }
 
 func fixedNow(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// clock is a settable clock safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// chained returns k as key serial of the chain, activating at act.
+func chained(k auth.SigningKey, serial int64, act time.Time) auth.SigningKey {
+	k.Serial, k.ActivatesAt = serial, act
+	return k
+}
+
+func mustKeys(t *testing.T, cfg token.KeysConfig) *token.Keys {
+	t.Helper()
+	k, err := token.LoadKeys(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("LoadKeys: %v", err)
+	}
+	return k
+}
+
+func sign(t *testing.T, k *token.Keys, at time.Time) string {
+	t.Helper()
+	c := sampleClaims()
+	c.IssuedAt, c.ExpiresAt = at, at.Add(20*time.Minute)
+	tok, err := k.Sign(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return tok
+}
 
 func jwksKIDs(t *testing.T, b []byte) []string {
 	t.Helper()
@@ -72,38 +108,28 @@ func jwksKIDs(t *testing.T, b []byte) []string {
 	return kids
 }
 
-func TestLoadKeyRingGenerates(t *testing.T) {
+func TestLoadKeysGenerates(t *testing.T) {
 	t.Parallel()
 	for _, alg := range token.Algorithms() {
 		t.Run(alg, func(t *testing.T) {
 			t.Parallel()
 			s := newSealer(t, 1)
 			store := &memStore{}
-			ring, err := token.LoadKeyRing(context.Background(), store, alg, s, nil, fixedNow(t0))
-			if err != nil {
-				t.Fatalf("LoadKeyRing: %v", err)
-			}
+			keys := mustKeys(t, token.KeysConfig{Store: store, Sealer: s, Algorithm: alg, Now: fixedNow(t0)})
 			if len(store.keys) != 1 {
 				t.Fatalf("store has %d keys, want 1", len(store.keys))
 			}
 			k := store.keys[0]
-			if k.Algorithm != alg || !k.CreatedAt.Equal(t0) || ring.ActiveKID() != k.ID {
-				t.Errorf("stored key alg %q created %v id %q; active %q", k.Algorithm, k.CreatedAt, k.ID, ring.ActiveKID())
+			if k.Algorithm != alg || !k.CreatedAt.Equal(t0) || !k.ActivatesAt.Equal(t0) || k.Serial != 1 {
+				t.Errorf("stored key alg %q created %v activates %v serial %d", k.Algorithm, k.CreatedAt, k.ActivatesAt, k.Serial)
 			}
-			if ring.Signer().KeyID() != k.ID {
-				t.Errorf("Signer().KeyID() = %q", ring.Signer().KeyID())
+			if keys.ActiveKID() != k.ID {
+				t.Errorf("active = %q, want %q", keys.ActiveKID(), k.ID)
 			}
-			tok, err := ring.Sign(context.Background(), sampleClaims())
-			if err != nil {
-				t.Fatalf("Sign: %v", err)
-			}
-			verify(t, tok, alg, k.ID, ring.JWKS())
+			verify(t, sign(t, keys, t0), alg, k.ID, keys.JWKS())
 
 			// Loading again reuses the stored key.
-			again, err := token.LoadKeyRing(context.Background(), store, alg, s, nil, fixedNow(t0.Add(time.Hour)))
-			if err != nil {
-				t.Fatalf("LoadKeyRing again: %v", err)
-			}
+			again := mustKeys(t, token.KeysConfig{Store: store, Sealer: s, Algorithm: alg, Now: fixedNow(t0.Add(time.Hour))})
 			if again.ActiveKID() != k.ID || len(store.keys) != 1 {
 				t.Errorf("second load: active %q, %d keys", again.ActiveKID(), len(store.keys))
 			}
@@ -111,71 +137,223 @@ func TestLoadKeyRingGenerates(t *testing.T) {
 	}
 }
 
-func TestLoadKeyRingPicksNewest(t *testing.T) {
+func TestLoadKeysCreateRace(t *testing.T) {
 	t.Parallel()
 	s := newSealer(t, 1)
-	old := genKey(t, token.ES256, s, t0)
-	mid := genKey(t, token.ES256, s, t0.Add(time.Hour))
-	newerOtherAlg := genKey(t, token.EdDSA, s, t0.Add(2*time.Hour))
-	// Store order is not time order here; CreatedAt decides.
-	store := &memStore{keys: []auth.SigningKey{old, mid, newerOtherAlg}}
-	store.keys[0], store.keys[1] = store.keys[1], store.keys[0]
-
-	ring, err := token.LoadKeyRing(context.Background(), store, token.ES256, s, nil, fixedNow(t0))
-	if err != nil {
-		t.Fatalf("LoadKeyRing: %v", err)
-	}
-	if ring.ActiveKID() != mid.ID {
-		t.Errorf("active = %q, want the newest ES256 key %q", ring.ActiveKID(), mid.ID)
-	}
-	if store.creates != 0 {
-		t.Errorf("%d keys created, want 0", store.creates)
-	}
-	kids := jwksKIDs(t, ring.JWKS())
-	for _, k := range []auth.SigningKey{old, mid, newerOtherAlg} {
-		if !slices.Contains(kids, k.ID) {
-			t.Errorf("JWKS lacks %s key %q", k.Algorithm, k.ID)
-		}
-	}
-	tok, err := ring.Sign(context.Background(), sampleClaims())
-	if err != nil {
-		t.Fatal(err)
-	}
-	verify(t, tok, token.ES256, mid.ID, ring.JWKS())
-
-	// Asking for another algorithm with no key of it adds one and keeps the rest.
-	ring2, err := token.LoadKeyRing(context.Background(), store, token.RS256, s, nil, fixedNow(t0))
-	if err != nil {
-		t.Fatalf("LoadKeyRing RS256: %v", err)
-	}
-	if n := len(jwksKIDs(t, ring2.JWKS())); n != 4 {
-		t.Errorf("JWKS has %d keys, want 4", n)
-	}
-}
-
-func TestLoadKeyRingCreateRace(t *testing.T) {
-	t.Parallel()
-	s := newSealer(t, 1)
-	theirs := genKey(t, token.EdDSA, s, t0)
+	theirs := chained(genKey(t, token.EdDSA, s, t0), 1, t0)
 	store := &memStore{}
-	// Another process stores its key first; ours then collides.
+	// Another process stores its key first; ours then collides on serial 1.
 	store.beforeCreate = func(m *memStore) error {
 		m.keys = append(m.keys, theirs)
 		return fmt.Errorf("insert: %w", auth.ErrDuplicate)
 	}
-	ring, err := token.LoadKeyRing(context.Background(), store, token.EdDSA, s, nil, fixedNow(t0))
-	if err != nil {
-		t.Fatalf("LoadKeyRing: %v", err)
-	}
-	if ring.ActiveKID() != theirs.ID {
-		t.Errorf("active = %q, want the stored key %q", ring.ActiveKID(), theirs.ID)
+	keys := mustKeys(t, token.KeysConfig{Store: store, Sealer: s, Algorithm: token.EdDSA, Now: fixedNow(t0)})
+	if keys.ActiveKID() != theirs.ID {
+		t.Errorf("active = %q, want the stored key %q", keys.ActiveKID(), theirs.ID)
 	}
 }
 
-func TestLoadKeyRingErrors(t *testing.T) {
+// TestRotationSchedule follows one rotation: the new key is published before
+// it signs, signs from its activation without a reload, and the old key
+// stays published for the retention and then leaves the JWKS.
+func TestRotationSchedule(t *testing.T) {
 	t.Parallel()
 	s := newSealer(t, 1)
-	stored := genKey(t, token.EdDSA, s, t0)
+	clk := &clock{t: t0}
+	store := &memStore{}
+	cfg := token.KeysConfig{Store: store, Sealer: s, Algorithm: token.EdDSA, Now: clk.Now,
+		ActivationDelay: 10 * time.Minute, Retention: 30 * time.Minute}
+	keys := mustKeys(t, cfg)
+	first := keys.ActiveKID()
+	oldTok := sign(t, keys, t0)
+
+	clk.Set(t0.Add(time.Hour))
+	nk, err := keys.Rotate(context.Background(), token.ES256, 10*time.Minute)
+	if err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	if nk.Serial != 2 || !nk.ActivatesAt.Equal(t0.Add(70*time.Minute)) || nk.Algorithm != token.ES256 {
+		t.Fatalf("rotated key serial %d activates %v alg %s", nk.Serial, nk.ActivatesAt, nk.Algorithm)
+	}
+	if err := keys.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Published at once, not signing yet.
+	if kids := jwksKIDs(t, keys.JWKS()); !slices.Equal(kids, []string{first, nk.ID}) {
+		t.Errorf("JWKS after rotate = %v, want [old new]", kids)
+	}
+	if got := keys.ActiveKID(); got != first {
+		t.Errorf("active before activation = %q, want the old key", got)
+	}
+	// Signs from its activation on, with no reload in between.
+	clk.Set(nk.ActivatesAt)
+	if got := keys.ActiveKID(); got != nk.ID {
+		t.Errorf("active at activation = %q, want the new key", got)
+	}
+	verify(t, sign(t, keys, nk.ActivatesAt), token.ES256, nk.ID, keys.JWKS())
+	// Tokens of the old key still verify during the retention.
+	clk.Set(nk.ActivatesAt.Add(29 * time.Minute))
+	if err := keys.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if kids := jwksKIDs(t, keys.JWKS()); !slices.Contains(kids, first) {
+		t.Errorf("JWKS within retention = %v, lacks the retired key", kids)
+	}
+	verify(t, oldTok, token.EdDSA, first, keys.JWKS())
+	// Then it leaves the JWKS.
+	clk.Set(nk.ActivatesAt.Add(30 * time.Minute))
+	if err := keys.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if kids := jwksKIDs(t, keys.JWKS()); !slices.Equal(kids, []string{nk.ID}) {
+		t.Errorf("JWKS after retention = %v, want only the new key", kids)
+	}
+}
+
+func TestStates(t *testing.T) {
+	t.Parallel()
+	s := newSealer(t, 1)
+	k1 := chained(genKey(t, token.EdDSA, s, t0), 1, t0)
+	k2 := chained(genKey(t, token.EdDSA, s, t0.Add(time.Hour)), 2, t0.Add(2*time.Hour))
+	k3 := chained(genKey(t, token.EdDSA, s, t0.Add(3*time.Hour)), 3, t0.Add(4*time.Hour))
+	// An emergency key created after k3 but active before it.
+	k4 := chained(genKey(t, token.EdDSA, s, t0.Add(3*time.Hour)), 4, t0.Add(3*time.Hour))
+	const retention = 30 * time.Minute
+
+	tests := []struct {
+		name string
+		keys []auth.SigningKey
+		now  time.Time
+		want []token.State
+	}{
+		{"one key", []auth.SigningKey{k1}, t0, []token.State{token.Active}},
+		{"successor pending", []auth.SigningKey{k1, k2}, t0.Add(time.Hour), []token.State{token.Active, token.Pending}},
+		{"successor active", []auth.SigningKey{k1, k2}, t0.Add(2 * time.Hour), []token.State{token.Retired, token.Active}},
+		{"retention ends", []auth.SigningKey{k1, k2}, t0.Add(2*time.Hour + retention), []token.State{token.Expired, token.Active}},
+		{"emergency key overtakes a pending one", []auth.SigningKey{k1, k2, k3, k4}, t0.Add(3 * time.Hour),
+			[]token.State{token.Expired, token.Retired, token.Retired, token.Active}},
+		{"overtaken key stays overtaken", []auth.SigningKey{k1, k2, k3, k4}, t0.Add(5 * time.Hour),
+			[]token.State{token.Expired, token.Expired, token.Expired, token.Active}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []token.State
+			for _, st := range token.States(tt.keys, tt.now, retention) {
+				got = append(got, st.State)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("States = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunRotatesOnceAcrossInstances runs two instances on one store past
+// the rotation age: one key is created between them, and both switch to it
+// at its activation.
+func TestRunRotatesOnceAcrossInstances(t *testing.T) {
+	t.Parallel()
+	s := newSealer(t, 1)
+	clk := &clock{t: t0}
+	store := &memStore{}
+	cfg := token.KeysConfig{Store: store, Sealer: s, Algorithm: token.EdDSA, Now: clk.Now,
+		ActivationDelay: time.Minute, Retention: time.Hour, Rotation: 24 * time.Hour, Reload: time.Millisecond}
+	a, b := mustKeys(t, cfg), mustKeys(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, k := range []*token.Keys{a, b} {
+		wg.Go(func() { k.Run(ctx) })
+	}
+	clk.Set(t0.Add(25 * time.Hour))
+	waitFor(t, func() bool {
+		return len(jwksKIDs(t, a.JWKS())) == 2 && len(jwksKIDs(t, b.JWKS())) == 2
+	})
+	clk.Set(t0.Add(25*time.Hour + time.Minute))
+	cancel()
+	wg.Wait()
+	store.mu.Lock()
+	n, newKID := len(store.keys), store.keys[len(store.keys)-1].ID
+	store.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("store has %d keys, want 2", n)
+	}
+	if a.ActiveKID() != newKID || b.ActiveKID() != newKID {
+		t.Errorf("active after activation: %q and %q, want %q", a.ActiveKID(), b.ActiveKID(), newKID)
+	}
+}
+
+// waitFor polls cond until it holds, failing after a generous deadline.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not reached in 10 s")
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	s := newSealer(t, 1)
+	clk := &clock{t: t0}
+	store := &memStore{}
+	cfg := token.KeysConfig{Store: store, Sealer: s, Algorithm: token.EdDSA, Now: clk.Now, Retention: time.Hour}
+	keys := mustKeys(t, cfg)
+	good := sign(t, keys, t0)
+
+	c, err := keys.Verify(context.Background(), good)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	want := sampleClaims()
+	if c != want {
+		t.Errorf("claims = %+v, want %+v", c, want)
+	}
+
+	// A key another instance created and signed with is found by a reload
+	// on the unknown kid, without waiting for Run.
+	other := mustKeys(t, cfg)
+	if _, err := other.Rotate(context.Background(), "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fresh := sign(t, other, t0)
+	if _, err := keys.Verify(context.Background(), fresh); err != nil {
+		t.Errorf("Verify of a token from a key created elsewhere: %v", err)
+	}
+
+	parts := strings.Split(good, ".")
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"someone-else","exp":9999999999}`)) + "." + parts[2]
+	foreign := sign(t, mustKeys(t, token.KeysConfig{Store: &memStore{}, Sealer: s, Algorithm: token.EdDSA, Now: clk.Now}), t0)
+	tests := []struct {
+		name string
+		tok  string
+		at   time.Time
+		want error
+	}{
+		{"expired", good, t0.Add(20 * time.Minute), auth.ErrTokenExpired},
+		{"tampered payload", tampered, t0, auth.ErrInvalidToken},
+		{"signed by a key we never had", foreign, t0.Add(2 * time.Second), auth.ErrInvalidToken},
+		{"garbage", "not.a.jwt", t0, auth.ErrInvalidToken},
+		{"empty", "", t0, auth.ErrInvalidToken},
+		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt"}`)) + "." + parts[1] + ".", t0, auth.ErrInvalidToken},
+	}
+	for _, tt := range tests {
+		clk.Set(tt.at)
+		if _, err := keys.Verify(context.Background(), tt.tok); !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestLoadKeysErrors(t *testing.T) {
+	t.Parallel()
+	s := newSealer(t, 1)
+	stored := chained(genKey(t, token.EdDSA, s, t0), 2, t0)
 	boom := errors.New("database down")
 
 	tests := []struct {
@@ -195,9 +373,9 @@ func TestLoadKeyRingErrors(t *testing.T) {
 			wantMsg: "secret key does not match",
 		},
 		{
-			name: "an older key sealed under another secret",
+			name: "a retired but published key sealed under another secret",
 			store: &memStore{keys: []auth.SigningKey{
-				genKey(t, token.ES256, newSealer(t, 9), t0.Add(-time.Hour)), stored,
+				chained(genKey(t, token.ES256, newSealer(t, 9), t0.Add(-time.Hour)), 1, t0.Add(-time.Hour)), stored,
 			}},
 			alg:     token.EdDSA,
 			sealer:  s,
@@ -223,7 +401,7 @@ func TestLoadKeyRingErrors(t *testing.T) {
 			store:   &memStore{beforeCreate: func(*memStore) error { return auth.ErrDuplicate }},
 			alg:     token.EdDSA,
 			sealer:  s,
-			wantMsg: "no EdDSA signing key",
+			wantMsg: "no signing key",
 		},
 		{
 			name:    "unsupported algorithm",
@@ -236,9 +414,10 @@ func TestLoadKeyRingErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ring, err := token.LoadKeyRing(context.Background(), tt.store, tt.alg, tt.sealer, nil, fixedNow(t0))
+			keys, err := token.LoadKeys(context.Background(), token.KeysConfig{
+				Store: tt.store, Sealer: tt.sealer, Algorithm: tt.alg, Now: fixedNow(t0), Retention: 2 * time.Hour})
 			if err == nil {
-				t.Fatalf("LoadKeyRing: no error, active %q", ring.ActiveKID())
+				t.Fatalf("LoadKeys: no error, active %q", keys.ActiveKID())
 			}
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Errorf("err = %v, want it to wrap %v", err, tt.wantIs)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -13,7 +14,7 @@ import (
 // serveConfig is everything `authstore serve` can be told.
 type serveConfig struct {
 	Addr              string
-	DB                string
+	NoMigrate         bool
 	Issuer            string
 	Audience          string
 	AccessTTL         time.Duration
@@ -22,9 +23,99 @@ type serveConfig struct {
 	SigningAlg        string
 	CORSOrigins       string
 	PasswordMaxLength int
+	PasswordMinLength int
+	PasswordBlocklist string
 	LogFormat         string
 	LogLevel          string
 	MaxBodyBytes      int64
+	IPRateLimit       int
+	IPRefreshLimit    int
+	TrustedProxies    string
+	Metrics           bool
+
+	db   dbConfig
+	keys keysConfig
+}
+
+// dbConfig is how a command reaches the database and the secret key.
+type dbConfig struct {
+	DB            string
+	SecretKeyFile string
+	MaxConns      int
+	Timeout       time.Duration
+	SQLiteSync    string
+}
+
+// addFlags defines the database flags on fs.
+func (c *dbConfig) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DB, "db", "authstore.db", "database: a SQLite file path, or postgres://user:pass@host:port/dbname?sslmode=...")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", "", "file holding the secret key (default: AUTHSTORE_SECRET_KEY, else FILE.key beside a SQLite database)")
+	fs.IntVar(&c.MaxConns, "db-max-conns", 0, "database connections per instance: the PostgreSQL pool, SQLite's readers (0: 10 for PostgreSQL, max(4, CPUs) for SQLite)")
+	fs.DurationVar(&c.Timeout, "db-timeout", 5*time.Second, "longest a single database call may take before the request fails with 503")
+	fs.StringVar(&c.SQLiteSync, "sqlite-sync", "normal", "SQLite durability: normal (commits survive a process crash) or full (also a power loss, at an fsync per commit)")
+}
+
+func (c dbConfig) check() error {
+	switch {
+	case c.DB == "":
+		return badFlag("db", "must not be empty")
+	case c.MaxConns < 0:
+		return badFlag("db-max-conns", "must not be negative")
+	case c.Timeout <= 0:
+		return badFlag("db-timeout", "must be positive")
+	case c.SQLiteSync != "normal" && c.SQLiteSync != "full":
+		return badFlag("sqlite-sync", "%q is not normal or full", c.SQLiteSync)
+	}
+	return nil
+}
+
+// keysConfig is the signing-key schedule.
+type keysConfig struct {
+	Rotation        time.Duration
+	ActivationDelay time.Duration
+	Reload          time.Duration
+}
+
+func (c *keysConfig) addFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Rotation, "key-rotation", 720*time.Hour, "age at which the signing key is replaced automatically (0: never)")
+	fs.DurationVar(&c.ActivationDelay, "key-activation-delay", 10*time.Minute, "how long a new signing key is published in the JWKS before it signs")
+	fs.DurationVar(&c.Reload, "key-reload", time.Minute, "how often each instance re-reads the signing keys")
+}
+
+func (c keysConfig) check() error {
+	switch {
+	case c.Rotation < 0:
+		return badFlag("key-rotation", "must not be negative")
+	case c.Rotation > 0 && c.Rotation < time.Minute:
+		return badFlag("key-rotation", "must be 0 (never) or at least 1m")
+	case c.ActivationDelay < 0:
+		return badFlag("key-activation-delay", "must not be negative")
+	case c.Reload < 10*time.Millisecond:
+		return badFlag("key-reload", "must be at least 10ms")
+	}
+	return nil
+}
+
+// jwksMaxAge is how long verifiers may cache the JWKS: half of what is left
+// of the activation delay once every instance has reloaded, at most 5
+// minutes. A key created at T is in every instance's JWKS by T+reload and
+// signs from T+delay, so a JWKS cached at any moment lists it before any
+// token it signs can arrive.
+func (c keysConfig) jwksMaxAge() time.Duration {
+	age := (c.ActivationDelay - c.Reload) / 2
+	return min(max(age, 0), 5*time.Minute).Truncate(time.Second)
+}
+
+// retention is how long a superseded key stays in the JWKS: every token it
+// signed has expired by then, allowing for an instance that reloads late
+// and a minute of clock skew between instances.
+func retention(accessTTL time.Duration, k keysConfig) time.Duration {
+	return accessTTL + k.Reload + time.Minute
+}
+
+// badFlag is a usage error about one flag's value.
+func badFlag(flagName, format string, args ...any) error {
+	return usageError{fmt.Sprintf("invalid value for --%s: %s", flagName, fmt.Sprintf(format, args...))}
 }
 
 // envName returns the environment variable that sets flag name:
@@ -38,30 +129,50 @@ func envName(flagName string) string {
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
 	var c serveConfig
 	fs := flag.NewFlagSet("authstore serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Addr, "addr", ":8080", "address to listen on, host:port")
-	fs.StringVar(&c.DB, "db", "authstore.db", "database: a file path (SQLite)")
+	c.db.addFlags(fs)
+	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply pending database migrations at start (run authstore migrate instead)")
 	fs.StringVar(&c.Issuer, "issuer", "authstore", "the iss claim of access tokens")
 	fs.StringVar(&c.Audience, "audience", "authstore", "the aud claim of access tokens (empty: none)")
 	fs.DurationVar(&c.AccessTTL, "access-ttl", 20*time.Minute, "access token lifetime")
 	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", 720*time.Hour, "refresh token lifetime from its issue")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", 10*time.Second, "window in which a just-rotated refresh token returns the current one (0 disables)")
-	fs.StringVar(&c.SigningAlg, "signing-alg", "EdDSA", "access token signature: EdDSA, ES256 or RS256")
+	fs.StringVar(&c.SigningAlg, "signing-alg", "EdDSA", "algorithm of new signing keys: EdDSA, ES256 or RS256 (an existing key signs until it is rotated)")
+	c.keys.addFlags(fs)
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "comma-separated allowed browser origins, or * for any (always with credentials)")
 	fs.IntVar(&c.PasswordMaxLength, "password-max-length", 128, "longest accepted password, in characters (at least 64)")
+	fs.IntVar(&c.PasswordMinLength, "password-min-length", 8, "shortest password signup accepts, in characters (at least 8; NIST SP 800-63B asks 15 where the password is the only factor)")
+	fs.StringVar(&c.PasswordBlocklist, "password-blocklist", "", "file of passwords signup refuses as too common, one per line (added to the built-in list of about 49,000)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 64<<10, "largest accepted request body in bytes")
+	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", 100, "signup and signin requests per minute per client IP (0: no limit)")
+	fs.IntVar(&c.IPRefreshLimit, "ip-refresh-rate-limit", 1000, "requests per minute per client IP on every other route (0: no limit)")
+	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics (keep it off the public internet)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs (or IPs) of proxies whose X-Forwarded-For is believed")
+	if err := parseFlags(fs, args, getenv, stderr, "Usage: authstore serve [flags]\n\n"+secretHelp); err != nil {
+		return c, err
+	}
+	return c, c.check()
+}
+
+// secretHelp explains where the secret key comes from.
+const secretHelp = `Each flag can also be set by the environment variable shown.
+AUTHSTORE_SECRET_KEY holds the secret key (base64 or hex, 32 bytes or more);
+without it, --secret-key-file names a file holding it, and for a SQLite
+database a key file is created beside it (FILE.key, mode 0600). Every
+instance on one PostgreSQL database needs the same secret key.
+
+`
+
+// parseFlags sets fs's flags from AUTHSTORE_* variables, then from args. A
+// mistake fails with one line naming the flag or variable; --help prints
+// header and the flags to stderr and returns flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer, header string) error {
+	fs.SetOutput(io.Discard)
 	// The flag package calls Usage on every parse error; the usage text is
 	// printed only for --help, so that a mistake is reported in one line.
 	fs.Usage = func() {}
-	printUsage := func() {
-		fmt.Fprintf(stderr, "Usage: authstore serve [flags]\n\nEach flag can also be set by the environment variable shown.\nAUTHSTORE_SECRET_KEY holds the secret key (base64 or hex, 32 bytes or more);\nwithout it a key file is created beside the database (FILE.key, mode 0600).\n\n")
-		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%s (%s)\n    \t%s (default %q)\n", f.Name, envName(f.Name), f.Usage, f.DefValue)
-		})
-	}
-
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		if err != nil {
@@ -74,19 +185,22 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 	})
 	if err != nil {
-		return c, err
+		return err
 	}
 	if perr := fs.Parse(args); perr != nil {
 		if errors.Is(perr, flag.ErrHelp) {
-			printUsage()
-			return c, flag.ErrHelp
+			fmt.Fprint(stderr, header)
+			fs.VisitAll(func(f *flag.Flag) {
+				fmt.Fprintf(stderr, "  --%s (%s)\n    \t%s (default %q)\n", f.Name, envName(f.Name), f.Usage, f.DefValue)
+			})
+			return flag.ErrHelp
 		}
-		return c, usageError{perr.Error()}
+		return usageError{perr.Error()}
 	}
 	if fs.NArg() > 0 {
-		return c, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	return c, c.check()
+	return nil
 }
 
 func unwrapFlagErr(err error) error {
@@ -98,14 +212,16 @@ func unwrapFlagErr(err error) error {
 
 // check refuses values the server could not run with.
 func (c serveConfig) check() error {
-	bad := func(flagName, format string, args ...any) error {
-		return usageError{fmt.Sprintf("invalid value for --%s: %s", flagName, fmt.Sprintf(format, args...))}
+	bad := badFlag
+	if err := c.db.check(); err != nil {
+		return err
+	}
+	if err := c.keys.check(); err != nil {
+		return err
 	}
 	switch {
 	case c.Addr == "":
 		return bad("addr", "must not be empty")
-	case c.DB == "":
-		return bad("db", "must not be empty")
 	case c.AccessTTL <= 0:
 		return bad("access-ttl", "must be positive")
 	case c.RefreshTTL <= 0:
@@ -116,10 +232,19 @@ func (c serveConfig) check() error {
 		return bad("refresh-grace", "must be shorter than --refresh-ttl")
 	case c.PasswordMaxLength < 64 || c.PasswordMaxLength > 4096:
 		return bad("password-max-length", "must be between 64 and 4096")
+	case c.PasswordMinLength < 8 || c.PasswordMinLength > c.PasswordMaxLength:
+		return bad("password-min-length", "must be at least 8 and at most --password-max-length")
 	case strings.TrimSpace(strings.ReplaceAll(c.CORSOrigins, ",", "")) == "":
 		return bad("cors-origins", "must be * (any origin) or a list of origins")
 	case c.MaxBodyBytes < 1024:
 		return bad("max-body-bytes", "must be at least 1024")
+	case c.IPRateLimit < 0:
+		return bad("ip-rate-limit", "must not be negative")
+	case c.IPRefreshLimit < 0:
+		return bad("ip-refresh-rate-limit", "must not be negative")
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
 	}
 	switch c.SigningAlg {
 	case "EdDSA", "ES256", "RS256":
@@ -136,6 +261,28 @@ func (c serveConfig) check() error {
 		return bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)
 	}
 	return nil
+}
+
+// trustedProxies parses --trusted-proxies: CIDRs, or bare IPs meaning one
+// address.
+func (c serveConfig) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for p := range strings.SplitSeq(c.TrustedProxies, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pfx.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, badFlag("trusted-proxies", "%q is not a CIDR or an IP address", p)
+		}
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
 }
 
 // corsOrigins returns the configured origin list; nil means any origin.

@@ -1,7 +1,13 @@
 // Command authstore runs the authstore authentication server and its tools.
 //
-//	authstore serve [flags]   run the HTTP server
-//	authstore version         print the version
+//	authstore serve [flags]                run the HTTP server
+//	authstore migrate [up|status] [flags]  apply or list database migrations
+//	authstore keys list|rotate [flags]     show or rotate the signing keys
+//	authstore users list|show|disable|enable|delete   manage users
+//	authstore sessions list|revoke         list or revoke sessions
+//	authstore import FILE.jsonl | --from-postgres DSN   import users
+//	authstore bench [flags]                load-test a server and report
+//	authstore version                      print the version
 package main
 
 import (
@@ -51,8 +57,14 @@ func (e usageError) Error() string { return e.msg }
 const usage = `authstore: an authentication service (signup, signin, rotating refresh tokens).
 
 Usage:
-  authstore serve [flags]   run the HTTP server (authstore serve --help lists the flags)
-  authstore version         print the version
+  authstore serve [flags]                run the HTTP server (authstore serve --help lists the flags)
+  authstore migrate [up|status] [flags]  apply or list database migrations
+  authstore keys list|rotate [flags]     show or rotate the signing keys
+  authstore users list|show|disable|enable|delete [ID-OR-LOGIN]   manage users
+  authstore sessions list USER | revoke SESSION-ID                  list or revoke sessions
+  authstore import FILE.jsonl | --from-postgres DSN                 import users, keeping IDs and hashes
+  authstore bench [flags]                load-test a server and report (authstore bench --help)
+  authstore version                      print the version
 `
 
 // run is the whole program; main only adds the process's signals, arguments,
@@ -65,6 +77,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "users":
+		return usersCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "sessions":
+		return sessionsCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "authstore", version)
 		return nil

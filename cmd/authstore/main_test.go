@@ -267,7 +267,7 @@ func TestServeSecretKeyFromEnvironment(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "auth.db")
 	env := map[string]string{"AUTHSTORE_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
 	s := startServer(t, env, "--db", db)
-	s.post(t, "/auth/signup", map[string]string{"firstName": "A", "lastName": "B", "login": "abc", "email": "abc@example.com", "password": "password1"}).want(t, 200, "")
+	s.post(t, "/auth/signup", map[string]string{"firstName": "A", "lastName": "B", "login": "abc", "email": "abc@example.com", "password": "a less common passphrase"}).want(t, 200, "")
 	s.shutdown(t)
 	if _, err := os.Stat(db + ".key"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("no key file may be written when AUTHSTORE_SECRET_KEY is set: %v", err)
@@ -345,7 +345,7 @@ func TestVersionAndHelp(t *testing.T) {
 // same next token, and the session lives on.
 func TestServeConcurrentRefresh(t *testing.T) {
 	s := startServer(t, nil, "--db", filepath.Join(t.TempDir(), "auth.db"))
-	up := s.post(t, "/auth/signup", map[string]string{"firstName": "A", "lastName": "B", "login": "tabs", "email": "tabs@example.com", "password": "password123"})
+	up := s.post(t, "/auth/signup", map[string]string{"firstName": "A", "lastName": "B", "login": "tabs", "email": "tabs@example.com", "password": "a less common passphrase"})
 	up.want(t, 200, "")
 	const n = 50
 	got := make([]response, n)

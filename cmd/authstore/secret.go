@@ -26,10 +26,11 @@ type secrets struct {
 }
 
 // loadSecrets derives the secrets from AUTHSTORE_SECRET_KEY or, when it is
-// unset, from the key file beside the database (created with mode 0600 on
-// first start). An in-memory database gets a random key that dies with the
-// process.
-func loadSecrets(getenv func(string) string, dbPath string) (secrets, string, error) {
+// unset, from keyFile, or else from the key file beside a SQLite database.
+// For SQLite a missing key file is created with mode 0600; for PostgreSQL,
+// whose instances must share one key, it must exist. An in-memory database
+// gets a random key that dies with the process.
+func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, string, error) {
 	var master []byte
 	var source string
 	switch v := getenv("AUTHSTORE_SECRET_KEY"); {
@@ -39,14 +40,28 @@ func loadSecrets(getenv func(string) string, dbPath string) (secrets, string, er
 			return secrets{}, "", fmt.Errorf("AUTHSTORE_SECRET_KEY: %w", err)
 		}
 		master, source = k, "AUTHSTORE_SECRET_KEY"
-	case isMemoryDB(dbPath):
+	case keyFile != "" && isPostgres(dsn):
+		k, err := loadKeyFile(keyFile)
+		if err != nil {
+			return secrets{}, "", err
+		}
+		master, source = k, keyFile
+	case keyFile != "":
+		k, err := loadOrCreateKeyFile(keyFile)
+		if err != nil {
+			return secrets{}, "", err
+		}
+		master, source = k, keyFile
+	case isPostgres(dsn):
+		return secrets{}, "", usageError{"a PostgreSQL database needs the secret key every instance shares: set AUTHSTORE_SECRET_KEY or --secret-key-file"}
+	case isMemoryDB(dsn):
 		master = make([]byte, secretKeyLen)
 		if _, err := rand.Read(master); err != nil {
 			return secrets{}, "", err
 		}
 		source = "ephemeral (in-memory database)"
 	default:
-		path := dbPath + ".key"
+		path := dsn + ".key"
 		k, err := loadOrCreateKeyFile(path)
 		if err != nil {
 			return secrets{}, "", err
@@ -88,13 +103,17 @@ func decodeSecret(s string) ([]byte, error) {
 // it does not exist. The file appears whole or not at all (written aside,
 // then linked into place), so two processes starting at once share one key.
 func loadOrCreateKeyFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		if err := createKeyFile(path); err != nil {
 			return nil, err
 		}
-		b, err = os.ReadFile(path)
 	}
+	return loadKeyFile(path)
+}
+
+// loadKeyFile reads the key at path, refusing a file others can read.
+func loadKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}

@@ -2,19 +2,19 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/httpapi"
+	"github.com/authstore/auth/metrics"
 	"github.com/authstore/auth/password"
-	"github.com/authstore/auth/sqlstore"
 	"github.com/authstore/auth/token"
 )
 
@@ -32,12 +32,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// The database is opened first, so that a --db it refuses leaves no key
 	// file behind.
-	db, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{Migrate: true})
+	db, err := openDB(ctx, cfg.db, !cfg.NoMigrate)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
-	sec, secretSource, err := loadSecrets(getenv, cfg.DB)
+	sec, secretSource, err := loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile)
 	if err != nil {
 		return err
 	}
@@ -46,31 +46,67 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	ring, err := token.LoadKeyRing(ctx, db, cfg.SigningAlg, sealer, rand.Reader, time.Now)
+	keys, err := token.LoadKeys(ctx, token.KeysConfig{
+		Store:           db,
+		Sealer:          sealer,
+		Algorithm:       cfg.SigningAlg,
+		ActivationDelay: cfg.keys.ActivationDelay,
+		Retention:       retention(cfg.AccessTTL, cfg.keys),
+		Rotation:        cfg.keys.Rotation,
+		Reload:          cfg.keys.Reload,
+		Logger:          log,
+	})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	keysCtx, stopKeys := context.WithCancel(ctx)
+	defer stopKeys()
+	go keys.Run(keysCtx)
+
+	blocklist, err := loadBlocklist(cfg.PasswordBlocklist)
+	if err != nil {
+		return err
+	}
+	hasher := password.New(password.Options{Params: password.OWASP()})
+	m := metrics.New(metrics.Sources{
+		Hashing: func() metrics.HashingStats {
+			s := hasher.Stats()
+			return metrics.HashingStats{Slots: s.Slots, InFlight: s.InFlight, Waiting: s.Waiting, Rejected: s.Rejected}
+		},
+		DB: db.Stats,
+	})
 	svc, err := auth.NewService(auth.Config{
-		Store:             db,
-		Signer:            ring,
-		Hasher:            password.New(password.Options{Params: password.OWASP()}),
-		RefreshKey:        sec.refreshMAC,
-		Issuer:            cfg.Issuer,
-		Audience:          cfg.Audience,
-		AccessTTL:         cfg.AccessTTL,
-		RefreshTTL:        cfg.RefreshTTL,
-		RefreshGrace:      cfg.RefreshGrace,
-		PasswordMaxLength: cfg.PasswordMaxLength,
-		Logger:            log,
+		Store:              db,
+		Signer:             keys,
+		Hasher:             hasher,
+		OnEvent:            m.Event,
+		RefreshKey:         sec.refreshMAC,
+		Issuer:             cfg.Issuer,
+		Audience:           cfg.Audience,
+		AccessTTL:          cfg.AccessTTL,
+		RefreshTTL:         cfg.RefreshTTL,
+		RefreshGrace:       cfg.RefreshGrace,
+		PasswordMaxLength:  cfg.PasswordMaxLength,
+		PasswordMinLength:  cfg.PasswordMinLength,
+		CommonPasswords:    blocklist,
+		IPRateLimit:        cfg.IPRateLimit,
+		IPRefreshRateLimit: cfg.IPRefreshLimit,
+		Logger:             log,
 	})
 	if err != nil {
 		return err
 	}
+	go housekeeping(keysCtx, svc, log)
+	proxies, _ := cfg.trustedProxies() // checked by parseServeFlags
 	handler := httpapi.NewServer(httpapi.Config{
-		Logger:       log,
-		CORSOrigins:  cfg.corsOrigins(),
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		JWKS:         ring.JWKS,
+		TrustedProxies: proxies,
+		Observe:        m.ObserveRequest,
+		Metrics:        metricsHandler(cfg.Metrics, m),
+		Logger:         log,
+		CORSOrigins:    cfg.corsOrigins(),
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		JWKS:           keys.JWKS,
+		JWKSMaxAge:     cfg.keys.jwksMaxAge(),
 	}, svc)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -87,8 +123,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	log.Info("authstore listening", "addr", ln.Addr().String(), "db", cfg.DB,
-		"signing_alg", cfg.SigningAlg, "kid", ring.ActiveKID(), "secret_key", secretSource, "version", version)
+	log.Info("authstore listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.db.DB),
+		"kid", keys.ActiveKID(), "secret_key", secretSource, "version", version)
 	fmt.Fprintf(stdout, "authstore listening on http://%s\n", ln.Addr())
 
 	served := make(chan error, 1)
@@ -112,4 +148,58 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// housekeepingInterval is how often serve purges dead rows.
+const housekeepingInterval = time.Hour
+
+// housekeeping deletes old failed-signin records and dead sessions every
+// housekeepingInterval until ctx is done. Every instance does it; the
+// deletes are idempotent.
+func housekeeping(ctx context.Context, svc *auth.Service, log *slog.Logger) {
+	t := time.NewTicker(housekeepingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := svc.PurgeLoginFailures(ctx); err != nil {
+			log.Warn("purging login failures failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("purged login failures", "deleted", n)
+		}
+		if n, err := svc.PurgeSessions(ctx); err != nil {
+			log.Warn("purging sessions failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("purged sessions", "deleted", n)
+		}
+	}
+}
+
+// loadBlocklist returns the built-in list of common passwords plus the
+// ones in path, if set.
+func loadBlocklist(path string) (*password.Blocklist, error) {
+	if path == "" {
+		return password.NewBlocklist()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--password-blocklist: %w", err)
+	}
+	defer f.Close()
+	list, err := password.NewBlocklist(f)
+	if err != nil {
+		return nil, fmt.Errorf("--password-blocklist %s: %w", path, err)
+	}
+	return list, nil
+}
+
+// metricsHandler returns m's handler, or nil when metrics are off.
+func metricsHandler(on bool, m *metrics.Metrics) http.Handler {
+	if !on {
+		return nil
+	}
+	return m.Handler()
 }

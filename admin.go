@@ -1,0 +1,222 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// AdminConfig holds what Admin needs: no keys or secrets, so the admin
+// commands run with database access alone.
+type AdminConfig struct {
+	Store  Store
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // audit events; default discards
+}
+
+// Admin holds the rules of operator actions: listing, disabling and
+// deleting users, revoking their sessions, and importing users from another
+// system. Every change is an audit event in the log.
+type Admin struct {
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewAdmin returns an Admin over cfg.Store.
+func NewAdmin(cfg AdminConfig) (*Admin, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("auth: AdminConfig needs a Store")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Admin{store: cfg.Store, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger}, nil
+}
+
+func (a *Admin) audit(ctx context.Context, event string, attrs ...slog.Attr) {
+	a.log.LogAttrs(ctx, slog.LevelInfo, "audit", append([]slog.Attr{slog.String("event", event), slog.String("by", "admin")}, attrs...)...)
+}
+
+// Users returns up to limit users with an ID greater than after, by ID.
+func (a *Admin) Users(ctx context.Context, after string, limit int) ([]User, error) {
+	return a.store.Users(ctx, after, limit)
+}
+
+// User finds a user by ID, or else by login (any case). It returns an error
+// wrapping ErrNotFound if neither matches.
+func (a *Admin) User(ctx context.Context, idOrLogin string) (*User, error) {
+	u, err := a.store.UserByID(ctx, idOrLogin)
+	if errors.Is(err, ErrNotFound) {
+		u, err = a.store.UserByLoginKey(ctx, Fold(idOrLogin))
+	}
+	return u, err
+}
+
+// DisableUser disables a user (by ID or login) and revokes every session of
+// it: it can no longer sign in, refresh or use the session endpoints. Its
+// access tokens stay valid offline until they expire. Disabling a disabled
+// user keeps the first time.
+func (a *Admin) DisableUser(ctx context.Context, idOrLogin string) (*User, error) {
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	if !u.Disabled() {
+		if err := a.store.SetUserDisabled(ctx, u.ID, now, now); err != nil {
+			return nil, err
+		}
+		u.DisabledAt = now
+	}
+	n, err := a.store.RevokeUserSessions(ctx, u.ID, "", now)
+	if err != nil {
+		return nil, err
+	}
+	a.audit(ctx, "user_disabled", slog.String("user", u.ID), slog.Int64("sessions_revoked", n))
+	return u, nil
+}
+
+// EnableUser enables a disabled user (by ID or login). Its sessions stay
+// revoked: it signs in again.
+func (a *Admin) EnableUser(ctx context.Context, idOrLogin string) (*User, error) {
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.SetUserDisabled(ctx, u.ID, time.Time{}, a.now()); err != nil {
+		return nil, err
+	}
+	u.DisabledAt = time.Time{}
+	a.audit(ctx, "user_enabled", slog.String("user", u.ID))
+	return u, nil
+}
+
+// DeleteUser deletes a user (by ID or login) with its sessions.
+func (a *Admin) DeleteUser(ctx context.Context, idOrLogin string) (*User, error) {
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.DeleteUser(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	a.audit(ctx, "user_deleted", slog.String("user", u.ID))
+	return u, nil
+}
+
+// Sessions returns every session of a user (by ID or login), revoked ones
+// included, newest first.
+func (a *Admin) Sessions(ctx context.Context, idOrLogin string) (*User, []Session, error) {
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := a.store.UserSessions(ctx, u.ID)
+	return u, list, err
+}
+
+// RevokeSession revokes one session by ID.
+func (a *Admin) RevokeSession(ctx context.Context, id string) error {
+	if err := a.store.RevokeSession(ctx, id, a.now()); err != nil {
+		return err
+	}
+	a.audit(ctx, "session_revoked", slog.String("session", id))
+	return nil
+}
+
+// ImportUser is one user coming from another system, with its password
+// hash and ID kept.
+type ImportUser struct {
+	ID           string `json:"uuid"`
+	FirstName    string `json:"firstName"`
+	LastName     string `json:"lastName"`
+	Login        string `json:"login"`
+	Email        string `json:"email"`
+	PasswordHash string `json:"password"`
+}
+
+// ImportOutcome is what Import did with one user.
+type ImportOutcome int
+
+// Import outcomes.
+const (
+	Imported ImportOutcome = iota // created
+	Skipped                       // a user with this ID exists already: imports are idempotent
+	Rejected                      // invalid, or its login or email belongs to another user
+)
+
+// Import creates u keeping its ID and password hash; the hash is upgraded
+// to the current parameters at the user's first signin. It applies
+// signup's field rules (lengths, email, control characters) except the
+// password's, and accepts argon2id PHC strings and bcrypt hashes. The
+// reason of a rejection is safe to print: it never holds the hash.
+func (a *Admin) Import(ctx context.Context, in ImportUser) (ImportOutcome, string, error) {
+	if !parseUUID(make([]byte, 16), in.ID) {
+		return Rejected, "uuid is not a UUID", nil
+	}
+	id := strings.ToLower(in.ID)
+	if _, err := a.store.UserByID(ctx, id); err == nil {
+		return Skipped, "already imported", nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return 0, "", err
+	}
+	req := SignupRequest{
+		FirstName: String(in.FirstName), LastName: String(in.LastName),
+		Login: String(in.Login), Email: String(in.Email), Password: String("x"),
+	}
+	if err := validateSignup(&req, passwordPolicy{min: 0, max: 1}); err != nil {
+		return Rejected, strings.Join(ErrorMessages(err), "; "), nil
+	}
+	hash := strings.TrimSpace(in.PasswordHash)
+	if !isPasswordHash(hash) {
+		return Rejected, "password is not an argon2id or bcrypt hash", nil
+	}
+	now := a.now()
+	u := &User{
+		ID: id, FirstName: req.FirstName.Str, LastName: req.LastName.Str,
+		Login: req.Login.Str, LoginKey: Fold(req.Login.Str),
+		Email: req.Email.Str, EmailKey: Fold(req.Email.Str),
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := a.store.CreateUser(ctx, u); err != nil {
+		if !errors.Is(err, ErrDuplicate) {
+			return 0, "", fmt.Errorf("import: %w", err)
+		}
+		if _, err := a.store.UserByID(ctx, id); err == nil {
+			return Skipped, "already imported", nil // a concurrent import won
+		}
+		login, email, err := a.store.KeysTaken(ctx, u.LoginKey, u.EmailKey)
+		switch {
+		case err != nil:
+			return 0, "", fmt.Errorf("import: %w", err)
+		case login && email:
+			return Rejected, "login and email already used by another user", nil
+		case login:
+			return Rejected, "login already used by another user", nil
+		default:
+			return Rejected, "email already used by another user", nil
+		}
+	}
+	a.audit(ctx, "user_imported", slog.String("user", u.ID))
+	return Imported, "", nil
+}
+
+// isPasswordHash reports whether h looks like a hash Verify can check: an
+// argon2id PHC string or a bcrypt hash. The hasher parses it fully at the
+// first signin.
+func isPasswordHash(h string) bool {
+	switch {
+	case strings.HasPrefix(h, "$argon2id$v=19$"):
+		return strings.Count(h, "$") == 5
+	case len(h) == 60 && (strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")):
+		return true
+	}
+	return false
+}

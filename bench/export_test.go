@@ -1,0 +1,8 @@
+package bench
+
+// Internal helpers exposed to the external tests.
+var (
+	ParseStatusBytes = parseStatusBytes
+	ParseStatCPU     = parseStatCPU
+	RefreshTokenOf   = refreshTokenOf
+)

@@ -1,0 +1,78 @@
+package bench_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/authstore/auth/bench"
+)
+
+func sampleResults() []*bench.Result {
+	var out []*bench.Result
+	for i, n := range []int{1, 2, 4, 8} {
+		out = append(out, &bench.Result{
+			Scenario: bench.Refresh, URL: "http://127.0.0.1:1", Concurrency: n, DurationSeconds: 2,
+			Requests: int64(1000 * (i + 1)), Successes: int64(1000*(i+1) - i), PerSecond: float64(500 * (i + 1)),
+			Errors:     map[string]int64{"503": int64(i)},
+			Latency:    bench.Latency{P50: float64(n), P90: float64(2 * n), P99: float64(3 * n), Max: float64(4 * n)},
+			Operations: []bench.OpResult{{Name: "refresh", Requests: int64(1000 * (i + 1))}},
+			Server:     &bench.ServerStats{PeakRSSBytes: 40 << 20, CPUSeconds: 1, CPUMillisPerOp: 0.5},
+		})
+	}
+	return out
+}
+
+func TestWriteTable(t *testing.T) {
+	tests := []struct {
+		name    string
+		results []*bench.Result
+		want    []string
+	}{
+		{"one run", sampleResults()[:1], []string{"scenario refresh, concurrency 1", "operation", "p99 ms", "refresh", "chains broken (401): 0", "peak RSS 40.0 MiB"}},
+		{"sweep", sampleResults(), []string{"sweep of concurrency", "concurrency", "503:3", "40.0 MiB"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := bench.WriteTable(&b, tt.results); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("table has no %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}
+
+func TestPlot(t *testing.T) {
+	tests := []struct {
+		file, format, magic string
+	}{
+		{"a.svg", "svg", "<svg"},
+		{"a.PNG", "png", "\x89PNG"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := bench.PlotFormat(tt.file)
+			if err != nil || f != tt.format {
+				t.Fatalf("PlotFormat = %q, %v; want %q", f, err, tt.format)
+			}
+			var b bytes.Buffer
+			if err := bench.Plot(&b, f, "refresh sweep", sampleResults()); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String()[:min(b.Len(), 300)], tt.magic) {
+				t.Errorf("%s output starts %q", tt.format, b.String()[:min(b.Len(), 40)])
+			}
+		})
+	}
+	if _, err := bench.PlotFormat("a.gif"); err == nil {
+		t.Error("PlotFormat accepted .gif")
+	}
+	if err := bench.Plot(&bytes.Buffer{}, "svg", "", nil); err == nil {
+		t.Error("Plot of nothing succeeded")
+	}
+}

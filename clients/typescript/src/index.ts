@@ -1,0 +1,7 @@
+export { createClient } from './client.js';
+export type { AuthClient, ClientOptions, Profile, SessionEndReason, SignupFields } from './client.js';
+export { AuthError, errorFromResponse, parseRetryAfter } from './errors.js';
+export type { ErrorBody } from './errors.js';
+export { jwtExpiry } from './jwt.js';
+export { localStorageStorage, memoryStorage } from './storage.js';
+export type { TokenStorage, Tokens } from './storage.js';

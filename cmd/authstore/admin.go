@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/authstore/auth/token"
+)
+
+// migrateCmd runs `authstore migrate [up|status] [flags]`.
+func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	action := "up"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		action, args = args[0], args[1:]
+	}
+	if action != "up" && action != "status" {
+		return usageError{fmt.Sprintf("unknown migrate action %q (want up or status)", action)}
+	}
+	var c dbConfig
+	fs := flag.NewFlagSet("authstore migrate", flag.ContinueOnError)
+	c.addFlags(fs)
+	if err := parseFlags(fs, args, getenv, stderr,
+		"Usage: authstore migrate [up|status] [flags]\n\nup applies pending migrations (serve does this at start unless --no-migrate);\nstatus lists them. Safe while other instances run or start.\n\n"); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if action == "up" {
+		if _, err := db.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	list, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "VERSION\tNAME\tAPPLIED\n")
+	for _, m := range list {
+		applied := "pending"
+		if m.Applied {
+			applied = m.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, m.Name, applied)
+	}
+	return tw.Flush()
+}
+
+// keysCmd runs `authstore keys list|rotate [flags]`.
+func keysCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const help = "Usage: authstore keys list|rotate [flags]\n\nlist shows the signing keys and their state; rotate creates the next key,\npublished at once and signing after --activate-in.\n\n" + secretHelp
+	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate") {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+			fmt.Fprint(stderr, help)
+			return flag.ErrHelp
+		}
+		return usageError{"keys needs an action: list or rotate"}
+	}
+	action := args[0]
+	var (
+		c          dbConfig
+		k          keysConfig
+		alg        string
+		activateIn time.Duration
+		accessTTL  time.Duration
+	)
+	fs := flag.NewFlagSet("authstore keys "+action, flag.ContinueOnError)
+	c.addFlags(fs)
+	fs.DurationVar(&accessTTL, "access-ttl", 20*time.Minute, "access token lifetime, as serve has it (decides when a retired key expires)")
+	fs.DurationVar(&k.Reload, "key-reload", time.Minute, "how often instances re-read the keys, as serve has it")
+	if action == "rotate" {
+		fs.StringVar(&alg, "signing-alg", "EdDSA", "algorithm of the new key: EdDSA, ES256 or RS256")
+		fs.DurationVar(&activateIn, "activate-in", 10*time.Minute, "delay before the new key signs; keep it at serve's --key-activation-delay (0 signs at the next reload: verifiers caching the JWKS may refuse its tokens until they refetch)")
+	}
+	if err := parseFlags(fs, args[1:], getenv, stderr, help); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	if activateIn < 0 {
+		return badFlag("activate-in", "must not be negative")
+	}
+	db, err := openDB(ctx, c, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if action == "rotate" {
+		sec, _, err := loadSecrets(getenv, c.DB, c.SecretKeyFile)
+		if err != nil {
+			return err
+		}
+		sealer, err := token.NewSealer(sec.keySeal)
+		if err != nil {
+			return err
+		}
+		keys, err := token.NewKeys(token.KeysConfig{Store: db, Sealer: sealer, Algorithm: alg})
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		// Loading first checks that this secret key opens the keys in use:
+		// a key sealed under another secret would be refused by every
+		// instance.
+		if err := keys.Load(ctx); err != nil {
+			return err
+		}
+		nk, err := keys.Rotate(ctx, alg, activateIn)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created key %s (%s, serial %d): in the JWKS within %s, signing from %s\n",
+			nk.ID, nk.Algorithm, nk.Serial, k.Reload, nk.ActivatesAt.UTC().Format(time.RFC3339))
+		return nil
+	}
+
+	list, err := db.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "SERIAL\tKID\tALG\tCREATED\tACTIVATES\tSTATE\tRETIRED\n")
+	for _, st := range token.States(list, time.Now(), retention(accessTTL, k)) {
+		retired := "-"
+		if !st.RetiredAt.IsZero() {
+			retired = st.RetiredAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Key.Serial, st.Key.ID, st.Key.Algorithm,
+			st.Key.CreatedAt.UTC().Format(time.RFC3339), st.Key.ActivatesAt.UTC().Format(time.RFC3339), st.State, retired)
+	}
+	return tw.Flush()
+}

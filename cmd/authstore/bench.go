@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authstore/auth/bench"
+	"github.com/authstore/auth/password"
+)
+
+// benchConfig is everything `authstore bench` can be told.
+type benchConfig struct {
+	URL         string
+	Scenario    string
+	Concurrency int
+	Duration    time.Duration
+	Warmup      time.Duration
+	Timeout     time.Duration
+	Probes      int
+	FloodLogins string
+	HashTime    time.Duration
+	Sweep       string
+	Plot        string
+	JSON        bool
+	ServerArgs  stringList
+
+	sweep      []int
+	plotFormat string
+}
+
+// stringList is a flag that may be repeated; each use adds one value.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, " ") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+const benchHelp = `Usage: authstore bench [flags]
+
+Drives an authstore server with a scenario and reports throughput, latency
+percentiles and, for a server it starts itself, peak RSS and CPU time per
+request. Without --url it starts ` + "`authstore serve`" + ` as a child process on
+127.0.0.1 with a temporary SQLite database (per-IP rate limits off, since all
+the load comes from one IP; --server-arg adds serve flags, e.g.
+--server-arg=--db=/path/existing.db). Before the load it times argon2id
+hashing at the server's parameters on every CPU, the ceiling that signin and
+signup throughput are compared to.
+
+Scenarios: signup, signin, refresh (each client keeps its own rotating chain),
+mixed (1 signup : 5 signins : 100 refreshes), flood (--concurrency signins at
+once, default 2000, while probes time refresh and /healthz), timing (unknown
+login, wrong password and correct password, one at a time).
+
+Progress goes to stderr; the report (a table, or one JSON object with --json)
+to stdout. Each flag can also be set by the environment variable shown.
+
+`
+
+// parseBenchFlags reads the bench flags from args, with AUTHSTORE_*
+// variables as defaults.
+func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer) (benchConfig, error) {
+	var c benchConfig
+	fs := flag.NewFlagSet("authstore bench", flag.ContinueOnError)
+	fs.StringVar(&c.URL, "url", "", "base URL of a running server (default: start one, see above)")
+	fs.StringVar(&c.Scenario, "scenario", bench.Mixed, "one of "+strings.Join(bench.Scenarios(), ", "))
+	fs.IntVar(&c.Concurrency, "concurrency", 0, "virtual clients, each with one request in flight (0: 2000 for flood, 1 for timing, else 32)")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured time of each run")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "load before the measured time, not counted")
+	fs.DurationVar(&c.Timeout, "timeout", bench.DefaultTimeout, "longest a request may take before it counts as a timeout")
+	fs.IntVar(&c.Probes, "probes", bench.DefaultProbes, "flood: refresh probes, and as many /healthz probes")
+	fs.StringVar(&c.FloodLogins, "flood-logins", "known", "flood: known (correct passwords of 16 accounts, so the per-login throttle answers too) or unknown (a new unknown login per signin)")
+	fs.DurationVar(&c.HashTime, "hash-time", 3*time.Second, "how long to time argon2id hashing for the ceiling (0: skip)")
+	fs.StringVar(&c.Sweep, "sweep", "", "comma-separated concurrencies to run the scenario at in turn, e.g. 1,2,4,8,16,32")
+	fs.StringVar(&c.Plot, "plot", "", "with --sweep: draw throughput and latency against concurrency into this .svg, .png or .pdf file")
+	fs.BoolVar(&c.JSON, "json", false, "print one JSON object instead of the table")
+	fs.Var(&c.ServerArgs, "server-arg", "a flag for the server this command starts (repeatable)")
+	if err := parseFlags(fs, args, getenv, stderr, benchHelp); err != nil {
+		return c, err
+	}
+	return c, c.check()
+}
+
+// check refuses values bench could not run with, and parses the sweep.
+func (c *benchConfig) check() error {
+	if !slices.Contains(bench.Scenarios(), c.Scenario) {
+		return badFlag("scenario", "%q is not one of %s", c.Scenario, strings.Join(bench.Scenarios(), ", "))
+	}
+	switch {
+	case c.Concurrency < 0:
+		return badFlag("concurrency", "must not be negative")
+	case c.Scenario == bench.Timing && c.Concurrency > 1:
+		return badFlag("concurrency", "the timing scenario runs one request at a time")
+	case c.Duration <= 0:
+		return badFlag("duration", "must be positive")
+	case c.Warmup < 0:
+		return badFlag("warmup", "must not be negative")
+	case c.Timeout <= 0:
+		return badFlag("timeout", "must be positive")
+	case c.Probes < 1:
+		return badFlag("probes", "must be at least 1")
+	case c.FloodLogins != "known" && c.FloodLogins != "unknown":
+		return badFlag("flood-logins", "%q is not known or unknown", c.FloodLogins)
+	case c.HashTime < 0:
+		return badFlag("hash-time", "must not be negative")
+	case c.URL != "" && len(c.ServerArgs) > 0:
+		return badFlag("server-arg", "applies only to a server bench starts (no --url)")
+	case c.URL != "" && !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://"):
+		return badFlag("url", "%q is not an http:// or https:// URL", c.URL)
+	}
+	if c.Sweep != "" {
+		if c.Scenario == bench.Timing {
+			return badFlag("sweep", "the timing scenario runs one request at a time")
+		}
+		for s := range strings.SplitSeq(c.Sweep, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 {
+				return badFlag("sweep", "%q is not a positive number", s)
+			}
+			c.sweep = append(c.sweep, n)
+		}
+	}
+	if c.Plot != "" {
+		if len(c.sweep) == 0 {
+			return badFlag("plot", "needs --sweep")
+		}
+		f, err := bench.PlotFormat(c.Plot)
+		if err != nil {
+			return badFlag("plot", "%q: want a .svg, .png or .pdf file", c.Plot)
+		}
+		c.plotFormat = f
+	}
+	return nil
+}
+
+// benchCmd runs `authstore bench`.
+func benchCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	cfg, err := parseBenchFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+
+	var ceiling *bench.Ceiling
+	if cfg.HashTime > 0 {
+		p := password.OWASP()
+		fmt.Fprintf(stderr, "timing argon2id (m=%d,t=%d,p=%d) on %d CPUs for %v\n", p.Memory, p.Time, p.Threads, runtime.GOMAXPROCS(0), cfg.HashTime)
+		if ceiling, err = bench.MeasureCeiling(ctx, p, cfg.HashTime); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "hash ceiling: %.1f ms per hash, %.1f hashes/s\n", ceiling.HashMillis, ceiling.PerSecond)
+	}
+
+	url := cfg.URL
+	var local *bench.Local
+	if url == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: finding this executable to start the server: %w", err)
+		}
+		local, err = bench.StartLocal(ctx, bench.LocalOptions{Command: exe, ServerArgs: cfg.ServerArgs})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := local.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		url = local.URL()
+		fmt.Fprintf(stderr, "server %s (pid %d) ready %.0f ms after start, idle RSS %.1f MiB\n",
+			url, local.PID(), float64(local.StartToReady())/float64(time.Millisecond), float64(local.IdleRSS())/(1<<20))
+	}
+
+	concurrencies := cfg.sweep
+	if len(concurrencies) == 0 {
+		concurrencies = []int{cfg.Concurrency}
+	}
+	var results []*bench.Result
+	for _, n := range concurrencies {
+		rc := bench.Config{
+			URL:          url,
+			Scenario:     cfg.Scenario,
+			Concurrency:  n,
+			Duration:     cfg.Duration,
+			Warmup:       cfg.Warmup,
+			Timeout:      cfg.Timeout,
+			Probes:       cfg.Probes,
+			FloodUnknown: cfg.FloodLogins == "unknown",
+			Progress:     stderr,
+			Ceiling:      ceiling,
+		}
+		if local != nil {
+			rc.Server = local
+		}
+		shown := n
+		if shown == 0 || cfg.Scenario == bench.Timing {
+			shown = bench.ScenarioConcurrency(cfg.Scenario)
+		}
+		fmt.Fprintf(stderr, "scenario %s, concurrency %d: setting up, then %v warm-up and %v measured\n",
+			cfg.Scenario, shown, cfg.Warmup, cfg.Duration)
+		res, err := bench.Run(ctx, rc)
+		if err != nil {
+			if local != nil {
+				return fmt.Errorf("%w\nserver log (end):\n%s", err, local.Logs())
+			}
+			return err
+		}
+		if local != nil && res.Server != nil {
+			s := local.Stats()
+			res.Server.IdleRSSBytes, res.Server.StartToReadyMillis = s.IdleRSSBytes, s.StartToReadyMillis
+		}
+		results = append(results, res)
+	}
+
+	if cfg.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		var v any = results[0]
+		if len(cfg.sweep) > 0 {
+			v = struct {
+				Scenario string          `json:"scenario"`
+				Sweep    []*bench.Result `json:"sweep"`
+			}{cfg.Scenario, results}
+		}
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("bench: writing the report: %w", err)
+		}
+	} else if err := bench.WriteTable(stdout, results); err != nil {
+		return fmt.Errorf("bench: writing the report: %w", err)
+	}
+
+	if cfg.Plot != "" {
+		if err := writePlot(cfg, results); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "plot written to %s\n", cfg.Plot)
+	}
+	return nil
+}
+
+// writePlot draws the sweep into cfg.Plot.
+func writePlot(cfg benchConfig, results []*bench.Result) (err error) {
+	f, err := os.Create(cfg.Plot)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("bench: %w", cerr)
+		}
+	}()
+	title := fmt.Sprintf("authstore %s, %d CPUs, %v per point", cfg.Scenario, runtime.NumCPU(), cfg.Duration)
+	if err := bench.Plot(f, cfg.plotFormat, title, results); err != nil {
+		return err
+	}
+	return nil
+}

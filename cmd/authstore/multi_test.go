@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/authstore/auth/internal/pgtest"
+	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver, to lock and kill backends
+)
+
+// proc is an `authstore serve` running as its own process: the test binary
+// re-executed (see TestMain).
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	url    chan string
+}
+
+// spawn starts `authstore serve --addr 127.0.0.1:0 args...` with env added to
+// the environment; wait returns its URL once it listens.
+func spawn(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "AUTHSTORE_TEST_MAIN=1"), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: &syncBuffer{}, url: make(chan string, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("instance exited with %v\n%s", err, p.stderr)
+			}
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("instance did not stop")
+		}
+	})
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if m := listening.FindStringSubmatch(line); m != nil {
+			p.url <- m[1]
+		}
+		close(p.url)
+	}()
+	return p
+}
+
+func (p *proc) wait(t *testing.T) *server {
+	t.Helper()
+	select {
+	case u, ok := <-p.url:
+		if !ok {
+			t.Fatalf("instance did not start:\n%s", p.stderr)
+		}
+		return &server{url: u, stderr: p.stderr}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("instance did not start in 30 s:\n%s", p.stderr)
+	}
+	return nil
+}
+
+// newSecret returns an AUTHSTORE_SECRET_KEY value.
+func newSecret(t *testing.T) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// kidOf returns the kid header of a JWT, unverified.
+func kidOf(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(tok, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	var h struct {
+		KID string `json:"kid"`
+	}
+	if err != nil || json.Unmarshal(b, &h) != nil || h.KID == "" {
+		t.Fatalf("no kid in the token header %q", b)
+	}
+	return h.KID
+}
+
+// TestPostgresTwoInstances runs two authstore processes on one PostgreSQL
+// database, as behind a load balancer, and checks that they behave as one.
+func TestPostgresTwoInstances(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	env := []string{"AUTHSTORE_SECRET_KEY=" + newSecret(t)}
+	args := []string{"--db", dsn, "--key-reload", "200ms", "--key-activation-delay", "1s", "--log-level", "warn"}
+	// Both start at once on the fresh database: migrations must not collide.
+	pa, pb := spawn(t, env, args...), spawn(t, env, args...)
+	a, b := pa.wait(t), pb.wait(t)
+
+	user := map[string]any{"firstName": "Ada", "lastName": "Lovelace", "login": "ada", "email": "ada@example.com", "password": "correct horse battery"}
+	up := a.post(t, "/auth/signup", user)
+	up.want(t, 200, "")
+	in := b.post(t, "/auth/signin", map[string]any{"login": "ADA", "password": "correct horse battery"})
+	in.want(t, 200, "")
+
+	t.Run("access tokens verify with the other instance's JWKS", func(t *testing.T) {
+		b.verifyAccess(t, up.str("access_token"))
+		a.verifyAccess(t, in.str("access_token"))
+	})
+
+	t.Run("refresh chain alternating instances, reuse detected on the other", func(t *testing.T) {
+		rt := in.str("refresh_token")
+		var chain []string
+		for i := range 6 {
+			srv := []*server{a, b}[i%2]
+			r := srv.post(t, refreshPath(rt), nil)
+			r.want(t, 200, "")
+			chain = append(chain, rt)
+			rt = r.str("refresh_token")
+		}
+		// chain[3] is two generations old: reuse, caught by the other
+		// instance than the one that rotated past it.
+		b.post(t, refreshPath(chain[3]), nil).want(t, 401, "Invalid token")
+		a.post(t, refreshPath(rt), nil).want(t, 401, "Invalid token")
+	})
+
+	t.Run("50 concurrent refreshes across both never fork the session", func(t *testing.T) {
+		s := a.post(t, "/auth/signin", map[string]any{"login": "ada", "password": "correct horse battery"})
+		s.want(t, 200, "")
+		rt := s.str("refresh_token")
+		got := make([]response, 50)
+		var wg sync.WaitGroup
+		for i := range got {
+			srv := []*server{a, b}[i%2]
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodPost, srv.url+refreshPath(rt), nil)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					got[i] = response{status: -1, raw: err.Error()}
+					return
+				}
+				defer res.Body.Close()
+				got[i] = decodeResponse(res)
+			})
+		}
+		wg.Wait()
+		next := ""
+		for i, r := range got {
+			if r.status != 200 {
+				t.Fatalf("refresh %d: %d %s", i, r.status, r.raw)
+			}
+			if next == "" {
+				next = r.str("refresh_token")
+			} else if r.str("refresh_token") != next {
+				t.Fatalf("refresh %d got another refresh token: the session forked", i)
+			}
+		}
+		// The one successor works once, on either instance, and the chain
+		// goes on.
+		r := b.post(t, refreshPath(next), nil)
+		r.want(t, 200, "")
+		a.post(t, refreshPath(r.str("refresh_token")), nil).want(t, 200, "")
+	})
+
+	t.Run("keys rotate reaches both instances without a restart", func(t *testing.T) {
+		before := a.post(t, "/auth/signin", map[string]any{"login": "ada", "password": "correct horse battery"})
+		before.want(t, 200, "")
+		oldKID := kidOf(t, before.str("access_token"))
+
+		var out, errOut syncBuffer
+		getenv := func(k string) string {
+			if k == "AUTHSTORE_SECRET_KEY" {
+				return strings.TrimPrefix(env[0], "AUTHSTORE_SECRET_KEY=")
+			}
+			return ""
+		}
+		if err := run(context.Background(), []string{"keys", "rotate", "--db", dsn, "--activate-in", "1s"}, getenv, &out, &errOut); err != nil {
+			t.Fatalf("keys rotate: %v\n%s", err, errOut.String())
+		}
+		newKID := strings.Fields(strings.TrimPrefix(out.String(), "created key "))[0]
+		if newKID == oldKID {
+			t.Fatal("rotate kept the old kid")
+		}
+		// Within the reload interval plus the activation delay both sign
+		// with the new key.
+		rt := before.str("refresh_token")
+		for _, srv := range []*server{a, b} {
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				r := srv.post(t, refreshPath(rt), nil)
+				r.want(t, 200, "")
+				rt = r.str("refresh_token")
+				if kidOf(t, r.str("access_token")) == newKID {
+					srv.verifyAccess(t, r.str("access_token"))
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s still signs with %s", srv.url, oldKID)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		// Tokens of the old key still verify with both JWKS.
+		a.verifyAccess(t, before.str("access_token"))
+		b.verifyAccess(t, before.str("access_token"))
+
+		var list syncBuffer
+		if err := run(context.Background(), []string{"keys", "list", "--db", dsn}, getenv, &list, &errOut); err != nil {
+			t.Fatalf("keys list: %v", err)
+		}
+		for _, want := range []string{oldKID + " ", newKID + " ", "retired", "active"} {
+			if !strings.Contains(list.String(), want) {
+				t.Errorf("keys list lacks %q:\n%s", want, list.String())
+			}
+		}
+	})
+}
+
+func decodeResponse(res *http.Response) response {
+	var raw strings.Builder
+	bufio.NewReader(res.Body).WriteTo(&raw)
+	r := response{status: res.StatusCode, header: res.Header, raw: raw.String()}
+	_ = json.Unmarshal([]byte(raw.String()), &r.body)
+	return r
+}
+
+// TestPostgresBackendKilledMidRequest kills the database backend serving a
+// request: that request gets a 503 in the error shape, and the next ones
+// are served normally, without a restart.
+func TestPostgresBackendKilledMidRequest(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	s := startServer(t, map[string]string{"AUTHSTORE_SECRET_KEY": newSecret(t)}, "--db", dsn, "--log-level", "error")
+	up := s.post(t, "/auth/signup", map[string]any{"firstName": "Bo", "lastName": "Kill", "login": "bokill", "email": "bo@example.com", "password": "correct horse battery"})
+	up.want(t, 200, "")
+
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx := context.Background()
+	tx, err := admin.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// Reads go on; the rotation's UPDATE waits on the lock.
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE sessions IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan response, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, s.url+refreshPath(up.str("refresh_token")), nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- response{status: -1, raw: err.Error()}
+			return
+		}
+		defer res.Body.Close()
+		done <- decodeResponse(res)
+	}()
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); pid == 0; time.Sleep(10 * time.Millisecond) {
+		err := admin.QueryRowContext(ctx, `SELECT pid FROM pg_stat_activity
+			WHERE application_name = 'authstore' AND datname = current_database() AND wait_event_type = 'Lock'`).Scan(&pid)
+		if err != nil && err != sql.ErrNoRows {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refresh never waited on the lock")
+		}
+	}
+	var killed bool
+	if err := admin.QueryRowContext(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&killed); err != nil || !killed {
+		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, killed, err)
+	}
+	r := <-done
+	tx.Rollback()
+	if r.status < 500 || r.status > 599 {
+		t.Fatalf("request on a killed backend: %d %s, want a 5xx", r.status, r.raw)
+	}
+	if r.body["statusCode"] != float64(r.status) || r.body["message"] == nil {
+		t.Errorf("5xx not in the error shape: %s", r.raw)
+	}
+	// Normal service afterwards: the rotation never happened, so the same
+	// token refreshes now.
+	s.post(t, refreshPath(up.str("refresh_token")), nil).want(t, 200, "")
+	res, err := http.Get(s.url + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz after the outage: %v %v", res, err)
+	}
+	res.Body.Close()
+}

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// clientIP returns the address of the client that sent r.
+//
+// It is the TCP peer unless the peer is inside one of the trusted proxy
+// prefixes. Then X-Forwarded-For (every header line, each a comma-separated
+// list, in order) is walked from the right, skipping addresses inside the
+// trusted prefixes: the first address outside them is the client. A
+// malformed entry stops the walk, as does the end of the list: the client is
+// then the last trusted hop walked, the leftmost one that can be vouched
+// for. Since only the entries a trusted proxy appended are believed, a
+// client cannot choose its address by sending the header itself.
+//
+// IPv4-mapped IPv6 addresses are returned as IPv4, without zone. The zero
+// Addr means RemoteAddr could not be parsed.
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ip := parseHop(r.RemoteAddr)
+	if !ip.IsValid() || !inPrefixes(ip, trusted) {
+		return ip
+	}
+	lines := r.Header.Values("X-Forwarded-For")
+	for i := len(lines) - 1; i >= 0; i-- {
+		entries := strings.Split(lines[i], ",")
+		for j := len(entries) - 1; j >= 0; j-- {
+			e := strings.TrimSpace(entries[j])
+			if e == "" && len(entries) == 1 {
+				continue // an empty header line adds no hop
+			}
+			hop := parseHop(e)
+			if !hop.IsValid() {
+				return ip
+			}
+			ip = hop
+			if !inPrefixes(ip, trusted) {
+				return ip
+			}
+		}
+	}
+	return ip
+}
+
+// parseHop parses an address as X-Forwarded-For entries and RemoteAddr
+// carry it: bare, or with a port ("192.0.2.1:443", "[2001:db8::1]:443").
+// It returns the zero Addr for anything else.
+func parseHop(s string) netip.Addr {
+	if ip, err := netip.ParseAddr(s); err == nil {
+		return ip.Unmap().WithZone("")
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("")
+	}
+	return netip.Addr{}
+}
+
+func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+type clientIPKey struct{}
+
+// withClientIP resolves the client IP of every request (see clientIP) once,
+// for the throttle and the session record. It must wrap the access log: the
+// request it passes on is a copy, and the ServeMux sets the route pattern
+// the log reads on the request it is given.
+func withClientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := clientIP(r, trusted)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip)))
+	})
+}
+
+// clientIPFrom returns the client IP withClientIP resolved for r, or the
+// TCP peer's if it did not run.
+func clientIPFrom(r *http.Request) netip.Addr {
+	if ip, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
+		return ip
+	}
+	return parseHop(r.RemoteAddr)
+}

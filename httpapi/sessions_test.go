@@ -1,0 +1,153 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/authstore/auth"
+	"github.com/authstore/auth/httpapi"
+)
+
+func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+
+// wantError checks an answer in the error shape with one message.
+func wantError(t *testing.T, ex exchange, status int, message string) {
+	t.Helper()
+	if ex.status != status {
+		t.Fatalf("status %d, want %d: %s", ex.status, status, ex.body)
+	}
+	code, msgs, _, _ := ex.errorBody(t)
+	if code != status || !slices.Equal(msgs, []string{message}) {
+		t.Fatalf("error %d %q, want %d %q", code, msgs, status, message)
+	}
+}
+
+type sessionJSON struct {
+	ID         string `json:"id"`
+	CreatedAt  string `json:"createdAt"`
+	LastUsedAt string `json:"lastUsedAt"`
+	UserAgent  string `json:"userAgent"`
+	IP         string `json:"ip"`
+	Current    bool   `json:"current"`
+}
+
+func (hs *harness) sessions(t *testing.T, access string) []sessionJSON {
+	t.Helper()
+	ex := hs.do(t, http.MethodGet, "/auth/sessions", payload{}, bearer(access))
+	if ex.status != 200 {
+		t.Fatalf("sessions: %d %s", ex.status, ex.body)
+	}
+	var list []sessionJSON
+	if err := json.Unmarshal(ex.body, &list); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+func TestBearerEndpoints(t *testing.T) {
+	hs := newHarness(t, httpapi.Config{})
+	access, refresh := hs.do(t, "POST", "/auth/signup", signupBody("alice"), nil).tokens(t)
+	signin := jsonBody(`{"login":"ALICE","password":"correct horse battery"}`)
+	access2, refresh2 := hs.do(t, "POST", "/auth/signin", signin, map[string]string{"User-Agent": "phone"}).tokens(t)
+	bobAccess, _ := hs.do(t, "POST", "/auth/signup", signupBody("bob"), nil).tokens(t)
+
+	for _, tt := range []struct {
+		name    string
+		header  map[string]string
+		message string
+	}{
+		{"no Authorization", nil, "Unauthorised user (empty bearer token)"},
+		{"another scheme", map[string]string{"Authorization": "Basic YWxpY2U6cHc="}, "Unauthorised user (empty bearer token)"},
+		{"empty bearer", map[string]string{"Authorization": "Bearer "}, "Unauthorised user (empty bearer token)"},
+		{"garbage", bearer("garbage"), "Invalid token"},
+		{"a refresh token", bearer(refresh), "Invalid token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ex := hs.do(t, http.MethodGet, "/auth/me", payload{}, tt.header)
+			wantError(t, ex, 401, tt.message)
+			if ex.header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+		})
+	}
+
+	t.Run("me", func(t *testing.T) {
+		ex := hs.do(t, http.MethodGet, "/auth/me", payload{}, map[string]string{"Authorization": "bearer " + access})
+		var p map[string]string
+		if ex.status != 200 || json.Unmarshal(ex.body, &p) != nil {
+			t.Fatalf("me: %d %s", ex.status, ex.body)
+		}
+		if p["login"] != "alice" || p["email"] != "alice@example.com" || p["firstName"] != "Evgeny" || p["lastName"] != "Smirnov" || len(p["uuid"]) != 36 {
+			t.Errorf("me = %v", p)
+		}
+		if ex.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("Cache-Control = %q, want no-store", ex.header.Get("Cache-Control"))
+		}
+	})
+
+	list := hs.sessions(t, access2)
+	if len(list) != 2 || !list[0].Current || list[0].UserAgent != "phone" || list[1].Current {
+		t.Fatalf("sessions = %+v, want the phone's (current) then the first", list)
+	}
+	bobs := hs.sessions(t, bobAccess)
+
+	t.Run("another user's session is not found", func(t *testing.T) {
+		wantError(t, hs.do(t, http.MethodDelete, "/auth/sessions/"+bobs[0].ID, payload{}, bearer(access2)), 404, "Session not found")
+		wantError(t, hs.do(t, http.MethodDelete, "/auth/sessions/nope", payload{}, bearer(access2)), 404, "Session not found")
+	})
+	t.Run("revoke one of mine", func(t *testing.T) {
+		ex := hs.do(t, http.MethodDelete, "/auth/sessions/"+list[1].ID, payload{}, bearer(access2))
+		if ex.status != 200 || string(ex.body) != "{}" {
+			t.Fatalf("delete: %d %s", ex.status, ex.body)
+		}
+		wantError(t, hs.do(t, "POST", "/auth/refresh?rt="+url.QueryEscape(refresh), payload{}, nil), 401, "Invalid token")
+		wantError(t, hs.do(t, http.MethodGet, "/auth/me", payload{}, bearer(access)), 401, "Invalid token")
+	})
+	t.Run("logout-all", func(t *testing.T) {
+		hs.do(t, "POST", "/auth/signin", signin, nil).tokens(t)
+		hs.do(t, "POST", "/auth/signin", signin, nil).tokens(t)
+		ex := hs.do(t, "POST", "/auth/logout-all", payload{}, bearer(access2))
+		if ex.status != 200 || string(ex.body) != `{"revoked":2}` {
+			t.Fatalf("logout-all: %d %s", ex.status, ex.body)
+		}
+		if got := hs.sessions(t, access2); len(got) != 1 || !got[0].Current {
+			t.Errorf("after logout-all: %+v", got)
+		}
+	})
+	t.Run("logout", func(t *testing.T) {
+		wantError(t, hs.do(t, "POST", "/auth/logout", payload{}, nil), 400, "Refresh token must not be empty")
+		wantError(t, hs.do(t, "POST", "/auth/logout?rt=nonsense", payload{}, nil), 401, "Invalid token")
+		for range 2 { // the second time it is already revoked: still 200
+			ex := hs.do(t, "POST", "/auth/logout", jsonBody(`{"refresh_token":"`+refresh2+`"}`), nil)
+			if ex.status != 200 || string(ex.body) != "{}" {
+				t.Fatalf("logout: %d %s", ex.status, ex.body)
+			}
+		}
+		wantError(t, hs.do(t, http.MethodGet, "/auth/me", payload{}, bearer(access2)), 401, "Invalid token")
+		wantError(t, hs.do(t, "POST", "/auth/refresh?rt="+url.QueryEscape(refresh2), payload{}, nil), 401, "Invalid token")
+	})
+}
+
+func TestFormInvalidUTF8IsReplaced(t *testing.T) {
+	hs := newHarness(t, httpapi.Config{})
+	for _, p := range []payload{
+		formBody("firstName", "\xff\xfeAnna", "lastName", "B", "login", "utf\xc3x", "email", "utf8form@example.com", "password", "correct horse battery"),
+		multipartBody("firstName", "\xff\xfeAnna", "lastName", "B", "login", "mp\xc3x", "email", "utf8mp@example.com", "password", "correct horse battery"),
+	} {
+		hs.do(t, "POST", "/auth/signup", p, nil).tokens(t)
+	}
+	for _, login := range []string{"utf\uFFFDx", "mp\uFFFDx"} {
+		u, err := hs.db.UserByLoginKey(context.Background(), auth.Fold(login))
+		if err != nil {
+			t.Fatalf("user %q: %v", login, err)
+		}
+		if u.FirstName != "\uFFFDAnna" || !utf8.ValidString(u.Login) {
+			t.Errorf("stored %q / %q, want invalid bytes replaced by U+FFFD", u.FirstName, u.Login)
+		}
+	}
+}

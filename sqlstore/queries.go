@@ -1,0 +1,101 @@
+package sqlstore
+
+import (
+	"strconv"
+	"strings"
+)
+
+const (
+	userColumns    = `id, first_name, last_name, login, login_key, email, email_key, password_hash, created_at, updated_at, disabled_at`
+	sessionColumns = `id, user_id, generation, rotated_at, created_at, last_used_at, revoked_at, user_agent, ip`
+	keyColumns     = `id, serial, algorithm, private, public, created_at, activates_at`
+)
+
+// queries holds the text of every statement, written once for both dialects
+// with "?" placeholders and bound to the dialect by Open.
+type queries struct {
+	createUser, userByLoginKey, userByID, keysTaken, setPasswordHash string
+	users, setUserDisabled                                           string
+	deleteUserFailures, deleteUserSessions, deleteUser               string
+
+	createSession, session, rotateSession, sessionExists string
+	touchSession, revokeSession                          string
+	userSessions, revokeUserSessions, deleteSessions     string
+
+	loginFailures, addLoginFailure, clearLoginFailures, deleteLoginFailures string
+
+	signingKeys, createSigningKey string
+}
+
+// newQueries returns every statement with its placeholders rewritten by bind.
+func newQueries(bind func(string) string) queries {
+	return queries{
+		createUser:      bind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		userByLoginKey:  bind(`SELECT ` + userColumns + ` FROM users WHERE login_key = ?`),
+		userByID:        bind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`),
+		keysTaken:       bind(`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ?), EXISTS (SELECT 1 FROM users WHERE email_key = ?)`),
+		setPasswordHash: bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
+		users:           bind(`SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`),
+		setUserDisabled: bind(`UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`),
+		deleteUserFailures: bind(`DELETE FROM login_failures
+			WHERE login_key IN (SELECT login_key FROM users WHERE id = ?)`),
+		deleteUserSessions: bind(`DELETE FROM sessions WHERE user_id = ?`),
+		deleteUser:         bind(`DELETE FROM users WHERE id = ?`),
+
+		createSession: bind(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		session:       bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`),
+		rotateSession: bind(`UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_used_at = ?
+			WHERE id = ? AND generation = ? AND revoked_at IS NULL AND rotated_at > ?
+			RETURNING user_id`),
+		sessionExists: bind(`SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`),
+		touchSession:  bind(`UPDATE sessions SET last_used_at = ? WHERE id = ?`),
+		revokeSession: bind(`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`),
+		userSessions:  bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id`),
+		revokeUserSessions: bind(`UPDATE sessions SET revoked_at = ?
+			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`),
+		deleteSessions: bind(`DELETE FROM sessions WHERE revoked_at < ? OR last_used_at < ?`),
+
+		loginFailures: bind(`SELECT failures, last_failure_at FROM login_failures WHERE login_key = ?`),
+		addLoginFailure: bind(`INSERT INTO login_failures (login_key, failures, last_failure_at) VALUES (?, 1, ?)
+			ON CONFLICT (login_key) DO UPDATE SET
+				failures = login_failures.failures + 1,
+				last_failure_at = CASE WHEN excluded.last_failure_at > login_failures.last_failure_at
+					THEN excluded.last_failure_at ELSE login_failures.last_failure_at END
+			RETURNING failures, last_failure_at`),
+		clearLoginFailures:  bind(`DELETE FROM login_failures WHERE login_key = ?`),
+		deleteLoginFailures: bind(`DELETE FROM login_failures WHERE last_failure_at < ?`),
+
+		signingKeys:      bind(`SELECT ` + keyColumns + ` FROM signing_keys ORDER BY serial`),
+		createSigningKey: bind(`INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	}
+}
+
+// keepPlaceholders is the bind of a dialect that takes "?" placeholders.
+func keepPlaceholders(query string) string { return query }
+
+// numberPlaceholders rewrites the "?" placeholders of query, outside quoted
+// literals and identifiers, to $1, $2, ... in order.
+func numberPlaceholders(query string) string {
+	var (
+		b     strings.Builder
+		n     int
+		quote byte // the open quote character, 0 outside quotes
+	)
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,208 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// RateClass names the per-IP limit a request counts against.
+type RateClass uint8
+
+const (
+	// RateSignin is signup and signin, limited by Config.IPRateLimit.
+	RateSignin RateClass = iota
+	// RateOther is refresh and every other request, limited by
+	// Config.IPRefreshRateLimit.
+	RateOther
+)
+
+// Names of the per-IP policies, as the RateLimit header fields name them.
+const (
+	PolicySignin = "signin-ip"
+	PolicyOther  = "ip"
+)
+
+// DefaultIPRateLimitKeys is how many client IPs each per-IP limit tracks
+// when Config.IPRateLimitKeys is 0.
+const DefaultIPRateLimitKeys = 1 << 16
+
+// RateLimit is the state of one per-IP quota after a request, in the terms
+// of the RateLimit and RateLimit-Policy header fields.
+type RateLimit struct {
+	Policy    string        // PolicySignin or PolicyOther
+	Quota     int           // requests per Window; 0 when no limit applies
+	Window    time.Duration // one minute
+	Remaining int           // requests that may still be made at once
+	Reset     time.Duration // until Remaining is back at Quota
+}
+
+// LoginThrottle slows down password guessing against one login. The first
+// Free consecutive failures are free; after that each attempt must wait,
+// from the last failure, Delay doubled for every failure beyond Free, at
+// most MaxDelay, and is refused with KindTooManyRequests until then. A
+// record whose last failure is older than Window is forgotten, and a
+// successful signin clears it. Nothing ever locks a login for longer than
+// MaxDelay after its last failure.
+type LoginThrottle struct {
+	Free     int
+	Delay    time.Duration
+	MaxDelay time.Duration
+	Window   time.Duration
+}
+
+// DefaultLoginThrottle is the LoginThrottle whose values replace the zero
+// fields of Config.LoginThrottle. With it at most 86 consecutive failed
+// signins of one login fit in any 24 hours (5 free, 11 growing delays from
+// 1 s to 1024 s, then one every 20 minutes), under the ceiling of 100 of
+// NIST SP 800-63B section 5.2.2.
+var DefaultLoginThrottle = LoginThrottle{Free: 5, Delay: time.Second, MaxDelay: 20 * time.Minute, Window: 24 * time.Hour}
+
+// delay is how long after the last of count consecutive failures the next
+// attempt must wait.
+func (t LoginThrottle) delay(count int64) time.Duration {
+	if count < int64(t.Free) {
+		return 0
+	}
+	d := t.Delay
+	for i := int64(t.Free); i < count && d < t.MaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, t.MaxDelay)
+}
+
+// throttles are the per-IP limiters of a Service; a nil one has no limit.
+type throttles struct {
+	signin, other *ipLimiter
+}
+
+// newThrottles checks the throttling settings of cfg, fills in their
+// defaults and builds the per-IP limiters.
+func newThrottles(cfg *Config) (throttles, error) {
+	t := &cfg.LoginThrottle
+	switch {
+	case cfg.IPRateLimit < 0 || cfg.IPRefreshRateLimit < 0 || cfg.IPRateLimitKeys < 0:
+		return throttles{}, errors.New("auth: rate limits must not be negative")
+	case t.Free < 0 || t.Delay < 0 || t.MaxDelay < 0 || t.Window < 0:
+		return throttles{}, errors.New("auth: LoginThrottle values must not be negative")
+	}
+	d := DefaultLoginThrottle
+	if t.Free == 0 {
+		t.Free = d.Free
+	}
+	if t.Delay == 0 {
+		t.Delay = d.Delay
+	}
+	if t.MaxDelay == 0 {
+		t.MaxDelay = d.MaxDelay
+	}
+	if t.Window == 0 {
+		t.Window = d.Window
+	}
+	if t.MaxDelay < t.Delay || t.Window <= t.MaxDelay {
+		return throttles{}, errors.New("auth: LoginThrottle needs Delay <= MaxDelay < Window")
+	}
+	if cfg.IPRateLimitKeys == 0 {
+		cfg.IPRateLimitKeys = DefaultIPRateLimitKeys
+	}
+	var th throttles
+	if cfg.IPRateLimit > 0 {
+		th.signin = newIPLimiter(PolicySignin, cfg.IPRateLimit, time.Minute, cfg.IPRateLimitKeys)
+	}
+	if cfg.IPRefreshRateLimit > 0 {
+		th.other = newIPLimiter(PolicyOther, cfg.IPRefreshRateLimit, time.Minute, cfg.IPRateLimitKeys)
+	}
+	return th, nil
+}
+
+// tooMany is the refusal of a throttle: ErrTooManyRequests's wording with
+// the time to wait.
+func tooMany(op string, wait time.Duration) *Error {
+	return &Error{Kind: KindTooManyRequests, Message: ErrTooManyRequests.Message, Op: op, RetryAfter: wait}
+}
+
+// ThrottleIP counts one request of class from the client at ip against the
+// per-IP limit of class. An IPv6 client counts as its /64, an IPv4-mapped
+// address as IPv4; all invalid addresses share one count.
+//
+// Each limit lets one client make Quota requests at once and one more every
+// Window/Quota after that (GCRA). ThrottleIP returns the state of the limit
+// (Quota 0 when class has no limit) and, when the request goes over it, an
+// *Error of KindTooManyRequests whose RetryAfter is the time until one
+// request is allowed; a refused request is not counted. The counts are in
+// memory, per Service.
+func (s *Service) ThrottleIP(ip netip.Addr, class RateClass) (RateLimit, error) {
+	l := s.throttles.other
+	if class == RateSignin {
+		l = s.throttles.signin
+	}
+	if l == nil {
+		return RateLimit{}, nil
+	}
+	state, wait, ok := l.allow(ipKey(ip), s.now())
+	if !ok {
+		return state, tooMany("throttle "+state.Policy, wait)
+	}
+	return state, nil
+}
+
+// reserveSignin counts a signin attempt for loginKey as a failure before
+// its password is checked, so that concurrent guesses cannot all pass the
+// check on one stale count; a successful signin clears it afterwards. It
+// refuses the attempt when the login must wait, and the attempt that finds
+// it has raced another one past Free: of concurrent attempts, only the one
+// that reserves the count following the one both read may go on.
+//
+// The same store calls are made whether or not a user holds loginKey.
+func (s *Service) reserveSignin(ctx context.Context, loginKey string, now time.Time) error {
+	t := s.cfg.LoginThrottle
+	rec, err := s.cfg.Store.LoginFailures(ctx, loginKey)
+	if err != nil {
+		return fmt.Errorf("signin: login failures: %w", err)
+	}
+	forget := now.Add(-t.Window)
+	if rec.Count > 0 && rec.Last.Before(forget) {
+		// Deleting every record as old removes this one and cannot remove a
+		// failure a concurrent attempt adds, which is newer.
+		if _, err := s.cfg.Store.DeleteLoginFailures(ctx, forget); err != nil {
+			return fmt.Errorf("signin: forget login failures: %w", err)
+		}
+		rec = LoginFailures{}
+	}
+	if rec.Count >= int64(t.Free) {
+		if wait := rec.Last.Add(t.delay(rec.Count)).Sub(now); wait > 0 {
+			return tooMany("signin", wait)
+		}
+	}
+	after, err := s.cfg.Store.AddLoginFailure(ctx, loginKey, now)
+	if err != nil {
+		return fmt.Errorf("signin: add login failure: %w", err)
+	}
+	if after.Count > int64(t.Free) && after.Count != rec.Count+1 {
+		return tooMany("signin", t.delay(after.Count))
+	}
+	return nil
+}
+
+// clearSignin clears the failures of loginKey after a successful signin. A
+// failure is logged and does not fail the signin.
+func (s *Service) clearSignin(ctx context.Context, loginKey, userID string) {
+	if err := s.cfg.Store.ClearLoginFailures(ctx, loginKey); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "clear login failures failed", slog.String("user", userID), slog.Any("error", err))
+	}
+}
+
+// PurgeLoginFailures deletes the failed-signin records that
+// Config.LoginThrottle.Window has made irrelevant, and returns how many it
+// deleted. Signin ignores such records anyway; call it periodically to keep
+// the table small.
+func (s *Service) PurgeLoginFailures(ctx context.Context) (int64, error) {
+	n, err := s.cfg.Store.DeleteLoginFailures(ctx, s.now().Add(-s.cfg.LoginThrottle.Window))
+	if err != nil {
+		return 0, fmt.Errorf("purge login failures: %w", err)
+	}
+	return n, nil
+}

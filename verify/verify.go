@@ -1,0 +1,268 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// Errors of Verify, to be tested with errors.Is. They are distinct: an
+// expired token matches ErrExpired only.
+var (
+	// ErrInvalid is every reason to refuse a token but expiry.
+	ErrInvalid = errors.New("verify: invalid token")
+	// ErrExpired is a token that is good but for its exp, now past.
+	ErrExpired = errors.New("verify: token expired")
+	// ErrUnavailable means the signing keys could not be fetched: the JWKS
+	// at New, or a key the token names that is not in the cache.
+	ErrUnavailable = errors.New("verify: signing keys unavailable")
+)
+
+// Defaults of Config.
+const (
+	DefaultLeeway             = 30 * time.Second
+	DefaultMinRefetchInterval = 30 * time.Second
+	DefaultMaxCacheAge        = 5 * time.Minute
+	// FetchTimeout bounds one JWKS request.
+	FetchTimeout = 10 * time.Second
+	// MaxTokenLength is the longest token Verify parses, in bytes.
+	MaxTokenLength = 8 << 10
+	// maxJWKSBytes is the largest JWKS response read.
+	maxJWKSBytes = 1 << 20
+)
+
+// defaultAlgorithms are the algorithms authstore signs with.
+var defaultAlgorithms = []string{"EdDSA", "ES256", "RS256"}
+
+// Config configures a Verifier. JWKSURL, Issuer and Audience are required.
+type Config struct {
+	// JWKSURL is the absolute http(s) URL of authstore's key set, such as
+	// https://auth.example.com/.well-known/jwks.json.
+	JWKSURL string
+	// Issuer is the exact "iss" tokens must carry (authstore's --issuer).
+	Issuer string
+	// Audience is the value "aud" must be or contain (authstore's
+	// --audience). Tokens without an aud are refused.
+	Audience string
+	// Algorithms is the allowlist of "alg" values; nil means EdDSA, ES256
+	// and RS256. Allowed: EdDSA, ES256, ES384, ES512, RS256, RS384, RS512,
+	// PS256, PS384, PS512. "none" and HS* make New fail.
+	Algorithms []string
+	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means
+	// DefaultLeeway (30 s); a negative value means none.
+	Leeway time.Duration
+	// HTTPClient fetches the JWKS; nil means a client of its own.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MinRefetchInterval is the least time between the starts of two JWKS
+	// fetches, and the shortest time a fetched set is cached. Zero means
+	// DefaultMinRefetchInterval (30 s).
+	MinRefetchInterval time.Duration
+	// MaxCacheAge is the longest time a fetched set is used before a
+	// refetch, and the cache time when the response gives no max-age. Zero
+	// means DefaultMaxCacheAge (5 min); it is raised to MinRefetchInterval
+	// if lower.
+	MaxCacheAge time.Duration
+}
+
+// Claims are the claims of a verified access token.
+type Claims struct {
+	Subject   string    // "sub": the user's UUID
+	SessionID string    // "sid": the session, "" if absent
+	Issuer    string    // "iss"
+	Audience  string    // the configured audience the token was accepted for
+	ID        string    // "jti", "" if absent
+	IssuedAt  time.Time // "iat" in UTC, zero if absent
+	ExpiresAt time.Time // "exp" in UTC
+}
+
+// Verifier verifies access tokens against a cached JWKS. It is safe for
+// concurrent use.
+type Verifier struct {
+	cfg    Config
+	algs   []jose.SignatureAlgorithm
+	leeway time.Duration
+
+	keys atomic.Pointer[keySet] // never nil after New
+
+	mu          sync.Mutex
+	flight      *fetchCall // the fetch in progress, nil if none
+	lastAttempt time.Time  // start of the latest fetch
+	lastErr     error      // outcome of the latest finished fetch
+}
+
+// New checks cfg, fetches the JWKS once with ctx, and returns a Verifier
+// caching it. It fails if cfg is invalid, and with an error matching
+// ErrUnavailable if the JWKS cannot be fetched or parsed.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	v := &Verifier{cfg: cfg}
+	if err := v.init(); err != nil {
+		return nil, err
+	}
+	now := v.cfg.Now()
+	v.lastAttempt = now
+	ks, err := v.fetch(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	v.keys.Store(ks)
+	return v, nil
+}
+
+// init checks v.cfg and fills in its defaults.
+func (v *Verifier) init() error {
+	c := &v.cfg
+	u, err := url.Parse(c.JWKSURL)
+	switch {
+	case c.JWKSURL == "":
+		return errors.New("verify: JWKSURL is required")
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return errors.New("verify: JWKSURL must be an absolute http or https URL")
+	case c.Issuer == "":
+		return errors.New("verify: Issuer is required")
+	case c.Audience == "":
+		return errors.New("verify: Audience is required")
+	case c.MinRefetchInterval < 0 || c.MaxCacheAge < 0:
+		return errors.New("verify: MinRefetchInterval and MaxCacheAge must not be negative")
+	}
+	algs := c.Algorithms
+	if len(algs) == 0 {
+		algs = defaultAlgorithms
+	}
+	for _, a := range algs {
+		if !supportedAlg(a) {
+			if a == "none" || strings.HasPrefix(strings.ToUpper(a), "HS") {
+				return fmt.Errorf("verify: algorithm %q is never allowed: only asymmetric signatures can be verified with a public key set", a)
+			}
+			return fmt.Errorf("verify: unsupported algorithm %q", a)
+		}
+		if !slices.Contains(v.algs, jose.SignatureAlgorithm(a)) {
+			v.algs = append(v.algs, jose.SignatureAlgorithm(a))
+		}
+	}
+	c.Algorithms = slices.Clone(algs)
+	switch {
+	case c.Leeway == 0:
+		v.leeway = DefaultLeeway
+	case c.Leeway > 0:
+		v.leeway = c.Leeway
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: FetchTimeout}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MinRefetchInterval == 0 {
+		c.MinRefetchInterval = DefaultMinRefetchInterval
+	}
+	if c.MaxCacheAge == 0 {
+		c.MaxCacheAge = DefaultMaxCacheAge
+	}
+	c.MaxCacheAge = max(c.MaxCacheAge, c.MinRefetchInterval)
+	return nil
+}
+
+// payload is the claims set of an access token as it is read.
+type payload struct {
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  jwt.Audience     `json:"aud"`
+	ExpiresAt *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	ID        string           `json:"jti"`
+	SessionID string           `json:"sid"`
+}
+
+// Verify checks token as the package documentation lists and returns its
+// claims. A failure matches ErrExpired, ErrInvalid or ErrUnavailable (then
+// also ctx's error if ctx ended while waiting for a fetch). Errors never
+// contain the token or parts of it.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if token == "" || len(token) > MaxTokenLength {
+		return nil, fmt.Errorf("verify: empty or too long: %w", ErrInvalid)
+	}
+	jws, err := jose.ParseSignedCompact(token, v.algs)
+	if err != nil || len(jws.Signatures) != 1 {
+		return nil, fmt.Errorf("verify: not a signed token with an allowed algorithm: %w", ErrInvalid)
+	}
+	h := jws.Signatures[0].Protected
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
+		return nil, fmt.Errorf("verify: typ is not at+jwt: %w", ErrInvalid)
+	}
+	if h.KeyID == "" {
+		return nil, fmt.Errorf("verify: no kid: %w", ErrInvalid)
+	}
+	k, err := v.key(ctx, h.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	if !k.fits(h.Algorithm) {
+		return nil, fmt.Errorf("verify: alg does not fit the key: %w", ErrInvalid)
+	}
+	raw, err := jws.Verify(k.key)
+	if err != nil {
+		return nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)
+	}
+	var p payload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("verify: malformed claims: %w", ErrInvalid)
+	}
+	return v.check(&p)
+}
+
+// check applies the claim rules to a payload whose signature verified.
+func (v *Verifier) check(p *payload) (*Claims, error) {
+	switch {
+	case p.Subject == "":
+		return nil, fmt.Errorf("verify: no sub: %w", ErrInvalid)
+	case p.ExpiresAt == nil:
+		return nil, fmt.Errorf("verify: no exp: %w", ErrInvalid)
+	case p.Issuer != v.cfg.Issuer:
+		return nil, fmt.Errorf("verify: wrong issuer: %w", ErrInvalid)
+	case !p.Audience.Contains(v.cfg.Audience):
+		return nil, fmt.Errorf("verify: wrong audience: %w", ErrInvalid)
+	}
+	now := v.cfg.Now()
+	if p.NotBefore != nil && now.Add(v.leeway).Before(p.NotBefore.Time()) {
+		return nil, fmt.Errorf("verify: not valid yet (nbf): %w", ErrInvalid)
+	}
+	if p.IssuedAt != nil && now.Add(v.leeway).Before(p.IssuedAt.Time()) {
+		return nil, fmt.Errorf("verify: issued in the future (iat): %w", ErrInvalid)
+	}
+	exp := p.ExpiresAt.Time().UTC()
+	if !now.Before(exp.Add(v.leeway)) {
+		return nil, fmt.Errorf("verify: %w", ErrExpired)
+	}
+	c := &Claims{
+		Subject:   p.Subject,
+		SessionID: p.SessionID,
+		Issuer:    p.Issuer,
+		Audience:  v.cfg.Audience,
+		ID:        p.ID,
+		ExpiresAt: exp,
+	}
+	if p.IssuedAt != nil {
+		c.IssuedAt = p.IssuedAt.Time().UTC()
+	}
+	return c, nil
+}
+
+// isAccessTokenType reports whether typ names an RFC 9068 access token.
+func isAccessTokenType(typ string) bool {
+	typ = strings.ToLower(typ)
+	return typ == "at+jwt" || typ == "application/at+jwt"
+}
