@@ -90,8 +90,12 @@ func ScenarioConcurrency(scenario string) int {
 type Process interface {
 	// CPU returns the CPU time (user and system) the process has used.
 	CPU() (time.Duration, error)
-	// PeakRSS returns the highest resident set size the process has had, in bytes.
+	// PeakRSS returns the highest resident set size the process has had
+	// since it started or since ResetPeakRSS, in bytes.
 	PeakRSS() (int64, error)
+	// ResetPeakRSS makes the current RSS the peak, so that PeakRSS
+	// measures from now on.
+	ResetPeakRSS() error
 }
 
 // Config describes one run.
@@ -157,8 +161,8 @@ type OpResult struct {
 
 // ServerStats measures a server on this machine.
 type ServerStats struct {
-	// PeakRSSBytes is the process's peak RSS since it started, read at the
-	// end of the window.
+	// PeakRSSBytes is the process's peak RSS in the window: its RSS when
+	// the window opened or its highest after that.
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	// IdleRSSBytes is its RSS once ready, before any load; 0 if unknown.
 	IdleRSSBytes int64 `json:"idle_rss_bytes,omitempty"`
@@ -364,7 +368,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	stopProgress := r.progress(ctx)
 	if sleepUntil(ctx, r.measureStart) && cfg.Server != nil {
-		cpu0, serverErr = cfg.Server.CPU()
+		serverErr = cfg.Server.ResetPeakRSS()
+		if serverErr == nil {
+			cpu0, serverErr = cfg.Server.CPU()
+		}
 	}
 	if sleepUntil(ctx, r.measureEnd) && cfg.Server != nil && serverErr == nil {
 		cpu1, serverErr = cfg.Server.CPU()

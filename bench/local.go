@@ -187,6 +187,23 @@ func (l *Local) RSS() (int64, error) { return procStatusBytes(l.PID(), "VmRSS") 
 // PeakRSS returns the server's peak resident set size, in bytes (VmHWM).
 func (l *Local) PeakRSS() (int64, error) { return procStatusBytes(l.PID(), "VmHWM") }
 
+// ResetPeakRSS resets the server's VmHWM to its current RSS, by writing 5
+// to /proc/PID/clear_refs (Linux 4.0 and later).
+func (l *Local) ResetPeakRSS() error {
+	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/clear_refs", l.PID()), os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("bench: resetting the peak RSS: %w", err)
+	}
+	_, err = f.WriteString("5")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bench: resetting the peak RSS: %w", err)
+	}
+	return nil
+}
+
 // CPU returns the server's user and system CPU time so far.
 func (l *Local) CPU() (time.Duration, error) { return procCPU(l.PID()) }
 

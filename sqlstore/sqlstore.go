@@ -120,6 +120,9 @@ type DB struct {
 	// ws and rs cache the prepared statements of write and read (one
 	// cache when they are one pool).
 	ws, rs *stmts
+	// rotations is the group commit of RotateSession on a SQLite file;
+	// nil elsewhere.
+	rotations *batcher
 	// locker serializes migrations across processes; nil means none is
 	// needed (a private in-memory database).
 	locker lock.SessionLocker
@@ -174,6 +177,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.timeout = defaultTimeout
 	}
 	db.timedOut = fmt.Errorf("sqlstore: call exceeded its %v timeout: %w", db.timeout, context.DeadlineExceeded)
+	if db.d.name == "sqlite" && db.read != db.write {
+		db.rotations = newBatcher(db)
+	}
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -282,6 +288,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database. Every later call returns an error.
 func (db *DB) Close() error {
+	if db.rotations != nil {
+		db.rotations.close()
+	}
 	err := db.ws.close()
 	if db.rs != db.ws {
 		err = errors.Join(err, db.rs.close())

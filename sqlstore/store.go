@@ -214,8 +214,16 @@ func (db *DB) RotateSession(ctx context.Context, id string, from int64, issuedAf
 	const op = "rotate session"
 	ctx, cancel := db.call(ctx)
 	defer cancel()
-	var userID string
-	err := db.queryRow(ctx, true, db.q.rotateSession, millis(at), millis(at), id, from, cutoffAfter(issuedAfter)).Scan(&userID)
+	var (
+		userID string
+		err    error
+		args   = []any{millis(at), millis(at), id, from, cutoffAfter(issuedAfter)}
+	)
+	if db.rotations != nil {
+		userID, err = db.rotations.rotate(ctx, args)
+	} else {
+		err = db.queryRow(ctx, true, db.q.rotateSession, args...).Scan(&userID)
+	}
 	if err == nil {
 		return userID, nil
 	}

@@ -3,7 +3,13 @@ package token
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,10 +25,18 @@ var _ auth.AccessTokenSigner = (*Signer)(nil)
 
 // Signer signs access tokens with one private key. It is safe for concurrent
 // use.
+//
+// The compact JWS is assembled here rather than by go-jose: the header is
+// fixed per key, so it is encoded once, and the signature is one call to the
+// standard library. go-jose's general signer builds the header, a
+// JSONWebSignature and its serialization anew for each token, which was a
+// third of the signing time on the refresh path. The tests verify every
+// token with go-jose.
 type Signer struct {
-	kid string
-	alg string
-	sig jose.Signer // go-jose's signer only reads its state in Sign
+	kid    string
+	alg    string
+	header string // base64url of {"alg","kid","typ"}, with the "." after it
+	key    crypto.Signer
 }
 
 // NewSigner returns a Signer for the key of keys whose ID is activeKID,
@@ -42,17 +56,20 @@ func NewSigner(keys []auth.SigningKey, activeKID string, sealer *Sealer) (*Signe
 	if err != nil {
 		return nil, err
 	}
-	sig, err := jose.NewSigner(
-		jose.SigningKey{
-			Algorithm: jose.SignatureAlgorithm(k.Algorithm),
-			Key:       jose.JSONWebKey{Key: priv, KeyID: k.ID},
-		},
-		(&jose.SignerOptions{}).WithType(TokenType),
-	)
+	header, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		KID string `json:"kid"`
+		Typ string `json:"typ"`
+	}{k.Algorithm, k.ID, TokenType})
 	if err != nil {
 		return nil, fmt.Errorf("token: signing key %q: %w", k.ID, err)
 	}
-	return &Signer{kid: k.ID, alg: k.Algorithm, sig: sig}, nil
+	return &Signer{
+		kid:    k.ID,
+		alg:    k.Algorithm,
+		header: base64.RawURLEncoding.EncodeToString(header) + ".",
+		key:    priv.(crypto.Signer),
+	}, nil
 }
 
 // openKey opens the private half of k with sealer and checks that it fits
@@ -145,13 +162,40 @@ func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("token: sign: %w", err)
 	}
-	jws, err := s.sig.Sign(payload)
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
+	buf = append(buf, s.header...)
+	buf = enc.AppendEncode(buf, payload)
+	sig, err := s.signature(buf)
 	if err != nil {
 		return "", fmt.Errorf("token: sign: %w", err)
 	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		return "", fmt.Errorf("token: sign: %w", err)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
+}
+
+// signature returns the JWS signature of input under s's key (RFC 7518
+// section 3): Ed25519 over the input itself; for ES256 the fixed-size r||s
+// of an ECDSA P-256 signature of its SHA-256; for RS256 PKCS #1 v1.5 over
+// its SHA-256.
+func (s *Signer) signature(input []byte) ([]byte, error) {
+	switch k := s.key.(type) {
+	case ed25519.PrivateKey:
+		return ed25519.Sign(k, input), nil
+	case *ecdsa.PrivateKey:
+		h := sha256.Sum256(input)
+		r, ss, err := ecdsa.Sign(rand.Reader, k, h[:])
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 64)
+		r.FillBytes(out[:32])
+		ss.FillBytes(out[32:])
+		return out, nil
+	case *rsa.PrivateKey:
+		h := sha256.Sum256(input)
+		return rsa.SignPKCS1v15(nil, k, crypto.SHA256, h[:])
 	}
-	return out, nil
+	return nil, fmt.Errorf("unsupported key type %T", s.key)
 }

@@ -2,8 +2,10 @@ package token
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/authstore/auth"
@@ -26,7 +28,10 @@ func (k *Keys) Verify(ctx context.Context, raw string) (auth.AccessClaims, error
 	if len(raw) > 8<<10 {
 		return none, fmt.Errorf("token: verify: too long: %w", auth.ErrInvalidToken)
 	}
-	jws, err := jose.ParseSigned(raw, verifyAlgs)
+	if !canonicalCompact(raw) {
+		return none, fmt.Errorf("token: verify: malformed: %w", auth.ErrInvalidToken)
+	}
+	jws, err := jose.ParseSignedCompact(raw, verifyAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return none, fmt.Errorf("token: verify: malformed: %w", auth.ErrInvalidToken)
 	}
@@ -62,4 +67,25 @@ func (k *Keys) Verify(ctx context.Context, raw string) (auth.AccessClaims, error
 		return none, fmt.Errorf("token: verify: %w", auth.ErrTokenExpired)
 	}
 	return out, nil
+}
+
+// canonicalCompact reports whether raw is the one spelling of a compact JWS:
+// three segments of unpadded base64url with no line breaks and no stray
+// trailing bits. go-jose decodes leniently (it skips CR and LF and ignores
+// trailing bits) and verifies the re-encoded bytes, so without this check
+// one signed token would be accepted under many strings.
+func canonicalCompact(raw string) bool {
+	segs := strings.Split(raw, ".")
+	if len(segs) != 3 {
+		return false
+	}
+	for _, s := range segs {
+		if strings.ContainsAny(s, "\r\n") {
+			return false
+		}
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(s); err != nil {
+			return false
+		}
+	}
+	return true
 }

@@ -61,7 +61,8 @@ func checkVerify(tb testing.TB, v *verify.Verifier, raw string, valid []fuzzToke
 // header's alg, kid, typ or crit set to input (as JSON if input is JSON, else
 // a string) or deleted, the header or the payload replaced by input, a
 // segment re-encoded padded or in standard base64, another token's
-// signature, or the JWS JSON serialization.
+// signature, the JWS JSON serialization, or a segment with stray trailing
+// bits.
 func mutate(tok string, op int, pos int, b byte, input string) string {
 	i := pos % (len(tok) + 1)
 	seg := strings.Split(tok, ".")
@@ -109,6 +110,14 @@ func mutate(tok string, op int, pos int, b byte, input string) string {
 		seg[n] = enc.EncodeToString(d)
 	case 11: // the signature of another token
 		seg[2] = input[strings.LastIndexByte(input, '.')+1:]
+	case 13: // a segment with stray trailing bits, which decodes the same
+		n := pos % 3
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		last := len(seg[n]) - 1
+		if len(seg[n])%4 == 0 || strings.IndexByte(alphabet, seg[n][last]) < 0 {
+			return tok
+		}
+		seg[n] = seg[n][:last] + string(alphabet[strings.IndexByte(alphabet, seg[n][last])|1])
 	case 12: // the same signature in the flattened JSON serialization
 		j, _ := json.Marshal(map[string]string{"protected": seg[0], "payload": seg[1], "signature": seg[2]})
 		return string(j)
@@ -117,7 +126,7 @@ func mutate(tok string, op int, pos int, b byte, input string) string {
 }
 
 // mutations is the number of ops mutate knows.
-const mutations = 13
+const mutations = 14
 
 // FuzzVerify checks that Verify never panics, accepts only the exact tokens
 // the JWKS's keys signed, and fails with ErrInvalid or, only for a genuine

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,6 +196,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if token == "" || len(token) > MaxTokenLength {
 		return nil, fmt.Errorf("verify: empty or too long: %w", ErrInvalid)
 	}
+	if !canonicalCompact(token) {
+		return nil, fmt.Errorf("verify: not a compact JWS in canonical base64url: %w", ErrInvalid)
+	}
 	jws, err := jose.ParseSignedCompact(token, v.algs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("verify: not a signed token with an allowed algorithm: %w", ErrInvalid)
@@ -265,4 +269,25 @@ func (v *Verifier) check(p *payload) (*Claims, error) {
 func isAccessTokenType(typ string) bool {
 	typ = strings.ToLower(typ)
 	return typ == "at+jwt" || typ == "application/at+jwt"
+}
+
+// canonicalCompact reports whether token is the one spelling of a compact
+// JWS: three segments of unpadded base64url with no line breaks and no stray
+// trailing bits. go-jose decodes leniently (it skips CR and LF and ignores
+// trailing bits) and verifies the re-encoded bytes, so without this check
+// one signed token would be accepted under many strings.
+func canonicalCompact(token string) bool {
+	segs := strings.Split(token, ".")
+	if len(segs) != 3 {
+		return false
+	}
+	for _, s := range segs {
+		if strings.ContainsAny(s, "\r\n") {
+			return false
+		}
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(s); err != nil {
+			return false
+		}
+	}
+	return true
 }
