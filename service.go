@@ -65,6 +65,13 @@ type Config struct {
 	Now    func() time.Time // default time.Now
 	Rand   io.Reader        // default crypto/rand.Reader
 	Logger *slog.Logger     // audit events; default discards
+	// MaxPasswordChecks bounds how many signups and signins the Service
+	// works on at once, from their first database call to the end of
+	// hashing; one more is refused at once with ErrBusy, before it touches
+	// the database. Set it to what the Hasher holds (running and queued),
+	// so that a flood is turned away cheaply instead of queueing on the
+	// database. 0 means no bound.
+	MaxPasswordChecks int
 	// OnEvent, if set, is called with the name of every audit event
 	// (signup, signin, signin_failed, signin_throttled, refresh_reuse,
 	// logout, session_revoked, logout_all), for metrics. It must not block.
@@ -77,6 +84,9 @@ type Service struct {
 	refresh   refreshCodec
 	log       *slog.Logger
 	throttles throttles
+	// admit holds one token per signup or signin in progress, when
+	// MaxPasswordChecks bounds them.
+	admit chan struct{}
 }
 
 // NewService checks cfg, fills in defaults, and returns a Service.
@@ -125,7 +135,11 @@ func NewService(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}, nil
+	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}
+	if cfg.MaxPasswordChecks > 0 {
+		svc.admit = make(chan struct{}, cfg.MaxPasswordChecks)
+	}
+	return svc, nil
 }
 
 // Signup creates a user and opens a session for it.
@@ -140,6 +154,11 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err := validateSignup(&r, policy); err != nil {
 		return Tokens{}, err
 	}
+	leave, err := s.enter()
+	if err != nil {
+		return Tokens{}, err
+	}
+	defer leave()
 	u := &User{
 		FirstName: r.FirstName.Str, LastName: r.LastName.Str,
 		Login: r.Login.Str, LoginKey: Fold(r.Login.Str),
@@ -203,6 +222,11 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if err := validateSignin(&r); err != nil {
 		return Tokens{}, err
 	}
+	leave, err := s.enter()
+	if err != nil {
+		return Tokens{}, err
+	}
+	defer leave()
 	key := Fold(r.Login.Str)
 	if err := s.reserveSignin(ctx, key, s.now()); err != nil {
 		if IsKind(err, KindTooManyRequests) {
@@ -361,6 +385,20 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// enter admits one signup or signin, or returns ErrBusy at once if
+// MaxPasswordChecks are in progress; the caller calls the returned leave.
+func (s *Service) enter() (leave func(), err error) {
+	if s.admit == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.admit <- struct{}{}:
+		return func() { <-s.admit }, nil
+	default:
+		return nil, ErrBusy
+	}
+}
 
 // audit logs the audit event with attrs and counts it through OnEvent.
 func (s *Service) audit(ctx context.Context, level slog.Level, event string, attrs ...slog.Attr) {

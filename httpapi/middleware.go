@@ -74,8 +74,11 @@ func logRequests(logger *slog.Logger, observe func(method, route string, status 
 		if observe != nil {
 			observe(r.Method, r.Pattern, sw.status, took)
 		}
+		// A 503 is the answer to overload or an outage, counted by the
+		// metrics and explained by a log line of its own cause; logging
+		// each one at error level would add a write per request to a flood.
 		level := slog.LevelInfo
-		if sw.status >= 500 {
+		if sw.status >= 500 && sw.status != http.StatusServiceUnavailable {
 			level = slog.LevelError
 		}
 		logger.LogAttrs(r.Context(), level, "request",

@@ -68,3 +68,7 @@ func (h *Hasher) enter() func() {
 		<-h.slots
 	}
 }
+
+// Capacity is how many Hash and Verify calls the Hasher holds at once,
+// running or queued; a call beyond it fails at once as busy.
+func (h *Hasher) Capacity() int { return cap(h.slots) + int(h.maxQueue) }

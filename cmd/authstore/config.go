@@ -33,6 +33,7 @@ type serveConfig struct {
 	TrustedProxies    string
 	Metrics           bool
 	PprofAddr         string
+	MemoryLimit       int64
 
 	db   dbConfig
 	keys keysConfig
@@ -149,6 +150,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 64<<10, "largest accepted request body in bytes")
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", 100, "signup and signin requests per minute per client IP (0: no limit)")
 	fs.IntVar(&c.IPRefreshLimit, "ip-refresh-rate-limit", 1000, "requests per minute per client IP on every other route (0: no limit)")
+	fs.Int64Var(&c.MemoryLimit, "memory-limit", 128<<20, "soft limit of the Go heap in bytes, so garbage collection runs sooner under a flood (0: none; GOMEMLIMIT wins)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics (keep it off the public internet)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs (or IPs) of proxies whose X-Forwarded-For is believed")
@@ -240,6 +242,8 @@ func (c serveConfig) check() error {
 		return bad("cors-origins", "must be * (any origin) or a list of origins")
 	case c.MaxBodyBytes < 1024:
 		return bad("max-body-bytes", "must be at least 1024")
+	case c.MemoryLimit < 0:
+		return bad("memory-limit", "must not be negative")
 	case c.IPRateLimit < 0:
 		return bad("ip-rate-limit", "must not be negative")
 	case c.IPRefreshLimit < 0:

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/authstore/auth"
@@ -30,6 +31,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := cfg.logger(stderr)
+	setMemoryLimit(cfg.MemoryLimit, getenv, log)
 
 	// The database is opened first, so that a --db it refuses leaves no key
 	// file behind.
@@ -81,6 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Signer:             keys,
 		Hasher:             hasher,
 		OnEvent:            m.Event,
+		MaxPasswordChecks:  hasher.Capacity(),
 		RefreshKey:         sec.refreshMAC,
 		Issuer:             cfg.Issuer,
 		Audience:           cfg.Audience,
@@ -229,4 +232,16 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	go srv.Serve(ln)
 	log.Info("pprof listening", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit to limit bytes,
+// unless GOMEMLIMIT is set (it wins) or limit is 0. Password hashing
+// allocates 19 MiB per hash; with the default GOGC alone, a flood of signins
+// lets the heap grow to twice its live size between collections.
+func setMemoryLimit(limit int64, getenv func(string) string, log *slog.Logger) {
+	if limit <= 0 || getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(limit)
+	log.Debug("memory limit set", "bytes", limit)
 }

@@ -1,0 +1,57 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/authstore/auth"
+)
+
+// gateHasher blocks every Verify until release is closed.
+type gateHasher struct {
+	auth.PasswordHasher
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gateHasher) Verify(ctx context.Context, encoded, password string) (bool, bool, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.PasswordHasher.Verify(ctx, encoded, password)
+}
+
+// With MaxPasswordChecks signins in progress, one more is refused at once
+// with ErrBusy, before any database call; the bound frees up as they end.
+func TestMaxPasswordChecks(t *testing.T) {
+	var gate *gateHasher
+	f := newFixture(t, func(c *auth.Config) {
+		gate = &gateHasher{PasswordHasher: c.Hasher, entered: make(chan struct{}, 4), release: make(chan struct{})}
+		c.Hasher = gate
+		c.MaxPasswordChecks = 2
+	})
+	in := auth.SigninRequest{Login: auth.String("nobody"), Password: auth.String("whatever password")}
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := f.svc.Signin(context.Background(), in, auth.Client{})
+			done <- err
+		}()
+	}
+	<-gate.entered
+	<-gate.entered
+	if _, err := f.svc.Signin(context.Background(), in, auth.Client{}); !errors.Is(err, auth.ErrBusy) {
+		t.Fatalf("third signin while two are checked: %v, want ErrBusy", err)
+	}
+	if _, err := f.svc.Signup(context.Background(), signupReq("third", "third@example.com"), auth.Client{}); !errors.Is(err, auth.ErrBusy) {
+		t.Fatalf("signup while two signins are checked: %v, want ErrBusy", err)
+	}
+	close(gate.release)
+	for range 2 {
+		if err := <-done; !errors.Is(err, auth.ErrBadCredentials) {
+			t.Errorf("admitted signin: %v, want ErrBadCredentials", err)
+		}
+	}
+	// Free again: a signup goes through (it hashes, which Verify does not gate).
+	f.signup(t, "fourth")
+}
