@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/authstore/auth"
 )
@@ -21,14 +22,16 @@ func (g *gateHasher) Verify(ctx context.Context, encoded, password string) (bool
 	return g.PasswordHasher.Verify(ctx, encoded, password)
 }
 
-// With MaxPasswordChecks signins in progress, one more is refused at once
-// with ErrBusy, before any database call; the bound frees up as they end.
+// With MaxPasswordChecks signins in progress, one more waits
+// PasswordCheckWait and is refused with ErrBusy, before any database call;
+// the bound frees up as they end.
 func TestMaxPasswordChecks(t *testing.T) {
 	var gate *gateHasher
 	f := newFixture(t, func(c *auth.Config) {
 		gate = &gateHasher{PasswordHasher: c.Hasher, entered: make(chan struct{}, 4), release: make(chan struct{})}
 		c.Hasher = gate
 		c.MaxPasswordChecks = 2
+		c.PasswordCheckWait = time.Millisecond
 	})
 	in := auth.SigninRequest{Login: auth.String("nobody"), Password: auth.String("whatever password")}
 	done := make(chan error, 2)
@@ -54,4 +57,36 @@ func TestMaxPasswordChecks(t *testing.T) {
 	}
 	// Free again: a signup goes through (it hashes, which Verify does not gate).
 	f.signup(t, "fourth")
+}
+
+// A signin waiting for a place goes on when one frees up within
+// PasswordCheckWait.
+func TestMaxPasswordChecksWait(t *testing.T) {
+	var gate *gateHasher
+	f := newFixture(t, func(c *auth.Config) {
+		gate = &gateHasher{PasswordHasher: c.Hasher, entered: make(chan struct{}, 4), release: make(chan struct{})}
+		c.Hasher = gate
+		c.MaxPasswordChecks = 1
+		c.PasswordCheckWait = time.Minute
+	})
+	in := auth.SigninRequest{Login: auth.String("nobody"), Password: auth.String("whatever password")}
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := f.svc.Signin(context.Background(), in, auth.Client{})
+			done <- err
+		}()
+	}
+	<-gate.entered // one is hashing, the other waits for its place
+	select {
+	case err := <-done:
+		t.Fatalf("a signin ended while the other held the only place: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate.release)
+	for range 2 {
+		if err := <-done; !errors.Is(err, auth.ErrBadCredentials) {
+			t.Errorf("signin: %v, want ErrBadCredentials (admitted after waiting)", err)
+		}
+	}
 }

@@ -67,11 +67,15 @@ type Config struct {
 	Logger *slog.Logger     // audit events; default discards
 	// MaxPasswordChecks bounds how many signups and signins the Service
 	// works on at once, from their first database call to the end of
-	// hashing; one more is refused at once with ErrBusy, before it touches
-	// the database. Set it to what the Hasher holds (running and queued),
-	// so that a flood is turned away cheaply instead of queueing on the
-	// database. 0 means no bound.
+	// hashing; one more waits up to PasswordCheckWait for a place and is
+	// then refused with ErrBusy, before it touches the database. Set it to
+	// what the Hasher holds (running and queued), so that a flood is turned
+	// away instead of queueing on the database. 0 means no bound.
 	MaxPasswordChecks int
+	// PasswordCheckWait is how long a signup or signin waits for a place
+	// under MaxPasswordChecks (default 1s). Waiting is cheap, and it slows
+	// a client that retries at once on 503, leaving the CPUs to hashing.
+	PasswordCheckWait time.Duration
 	// OnEvent, if set, is called with the name of every audit event
 	// (signup, signin, signin_failed, signin_throttled, refresh_reuse,
 	// logout, session_revoked, logout_all), for metrics. It must not block.
@@ -138,6 +142,9 @@ func NewService(cfg Config) (*Service, error) {
 	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}
 	if cfg.MaxPasswordChecks > 0 {
 		svc.admit = make(chan struct{}, cfg.MaxPasswordChecks)
+		if svc.cfg.PasswordCheckWait <= 0 {
+			svc.cfg.PasswordCheckWait = time.Second
+		}
 	}
 	return svc, nil
 }
@@ -154,7 +161,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err := validateSignup(&r, policy); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter()
+	leave, err := s.enter(ctx)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -222,7 +229,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if err := validateSignin(&r); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter()
+	leave, err := s.enter(ctx)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -386,17 +393,28 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
-// enter admits one signup or signin, or returns ErrBusy at once if
-// MaxPasswordChecks are in progress; the caller calls the returned leave.
-func (s *Service) enter() (leave func(), err error) {
+// enter admits one signup or signin, waiting up to PasswordCheckWait while
+// MaxPasswordChecks are in progress, or returns ErrBusy (or ctx's error);
+// the caller calls the returned leave.
+func (s *Service) enter(ctx context.Context) (leave func(), err error) {
 	if s.admit == nil {
 		return func() {}, nil
 	}
+	leave = func() { <-s.admit }
 	select {
 	case s.admit <- struct{}{}:
-		return func() { <-s.admit }, nil
+		return leave, nil
 	default:
+	}
+	t := time.NewTimer(s.cfg.PasswordCheckWait)
+	defer t.Stop()
+	select {
+	case s.admit <- struct{}{}:
+		return leave, nil
+	case <-t.C:
 		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
