@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"sync"
 )
 
@@ -90,14 +91,22 @@ func (b *batcher) loop() {
 		case <-b.quit:
 			return
 		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-b.reqs:
-				batch = append(batch, r)
-			default:
-				break fill
+		// Under load (more than one waiting), let the requests already
+		// running reach the queue once more before committing.
+		for yielded := false; ; yielded = true {
+		fill:
+			for len(batch) < maxBatch {
+				select {
+				case r := <-b.reqs:
+					batch = append(batch, r)
+				default:
+					break fill
+				}
 			}
+			if yielded || len(batch) < 2 || len(batch) >= maxBatch {
+				break
+			}
+			runtime.Gosched()
 		}
 		b.run(batch)
 		clear(batch)
