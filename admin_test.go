@@ -112,3 +112,55 @@ func TestDisableEnableDelete(t *testing.T) {
 		t.Errorf("DisableUser(nobody) = %v, want not found", err)
 	}
 }
+
+// disablingHasher disables the user while its password is being checked,
+// as an administrator acting during a signin would.
+type disablingHasher struct {
+	auth.PasswordHasher
+	disable func()
+}
+
+func (h *disablingHasher) Verify(ctx context.Context, encoded, password string) (bool, bool, error) {
+	h.disable()
+	return h.PasswordHasher.Verify(ctx, encoded, password)
+}
+
+// A session opened by a signin that raced the disabling, or one whose
+// revocation was missed, neither rotates nor replays: the store refuses to
+// rotate for a disabled user, and the service checks before a replay.
+func TestDisabledUserCannotRefresh(t *testing.T) {
+	ctx := context.Background()
+	var h *disablingHasher
+	f := newFixture(t, func(c *auth.Config) {
+		h = &disablingHasher{PasswordHasher: c.Hasher, disable: func() {}}
+		c.Hasher = h
+	})
+	first := f.signup(t, "alice")
+	second, err := f.refresh(first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.db.UserByLoginKey(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.disable = func() {
+		if err := f.db.SetUserDisabled(ctx, u.ID, f.clock.Now(), f.clock.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	// The signin read the user before it was disabled and gets tokens.
+	raced, err := f.svc.Signin(ctx, auth.SigninRequest{Login: auth.String("alice"), Password: auth.String("correct horse battery")}, auth.Client{})
+	if err != nil {
+		t.Fatalf("signin racing the disable: %v", err)
+	}
+	for name, rt := range map[string]string{
+		"the raced session":                      raced.RefreshToken,
+		"a session never revoked, current token": second.RefreshToken,
+		"its predecessor, within the grace":      first.RefreshToken,
+	} {
+		if _, err := f.refresh(rt); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("%s: refresh of a disabled user = %v, want ErrInvalidToken", name, err)
+		}
+	}
+}

@@ -75,8 +75,10 @@ type SigningKey struct {
 	ActivatesAt time.Time
 }
 
-// LoginFailures is the failed-signin record of one login key (whether or not
-// a user holds it, so that throttling does not reveal which logins exist).
+// LoginFailures is the failed-signin record of one throttle key: the Service
+// derives it from the folded login with a keyed hash, whether or not a user
+// holds the login, so that throttling reveals neither which logins exist nor,
+// at rest, what was typed.
 type LoginFailures struct {
 	Count int64     // consecutive failures since the last success or clear
 	Last  time.Time // time of the latest failure; zero when Count is 0
@@ -101,7 +103,7 @@ type Store interface {
 	// SetUserDisabled sets DisabledAt of user id to at (the zero time
 	// enables the user) and UpdatedAt to now, or returns ErrNotFound.
 	SetUserDisabled(ctx context.Context, id string, at, now time.Time) error
-	// DeleteUser deletes user id and its sessions and login failures, or
+	// DeleteUser deletes user id and its sessions, or
 	// returns ErrNotFound.
 	DeleteUser(ctx context.Context, id string) error
 
@@ -111,9 +113,9 @@ type Store interface {
 	Session(ctx context.Context, id string) (*Session, error)
 	// RotateSession moves session id from generation from to from+1, setting
 	// RotatedAt and LastUsedAt to at, if and only if it is live, still at
-	// generation from, and its RotatedAt is after issuedAfter (its refresh
-	// token has not expired), in one compare-and-swap, and returns the
-	// session's user id. Otherwise it changes nothing and returns an error
+	// generation from, its RotatedAt is after issuedAfter (its refresh
+	// token has not expired) and its user is not disabled, in one
+	// compare-and-swap, and returns the session's user id. Otherwise it changes nothing and returns an error
 	// wrapping ErrStale (or ErrNotFound if there is no such session).
 	RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (userID string, err error)
 	// TouchSession sets LastUsedAt of session id to at, or returns ErrNotFound.
@@ -138,7 +140,9 @@ type Store interface {
 	LoginFailures(ctx context.Context, loginKey string) (LoginFailures, error)
 	// AddLoginFailure atomically adds one failure at at to loginKey's
 	// record and returns the record after it; concurrent calls all count.
-	AddLoginFailure(ctx context.Context, loginKey string, at time.Time) (LoginFailures, error)
+	// A record whose last failure is before forgetBefore starts over at 1
+	// (the zero time forgets nothing).
+	AddLoginFailure(ctx context.Context, loginKey string, at, forgetBefore time.Time) (LoginFailures, error)
 	// ClearLoginFailures removes loginKey's record; clearing none is not an
 	// error.
 	ClearLoginFailures(ctx context.Context, loginKey string) error

@@ -12,3 +12,6 @@ func (s *Service) IPKeys(class RateClass) int {
 	}
 	return l.size()
 }
+
+// ThrottleKey returns the key of login's failed-signin record.
+func (s *Service) ThrottleKey(login string) string { return s.throttleKey(Fold(login)) }

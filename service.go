@@ -2,7 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -91,6 +94,8 @@ type Service struct {
 	// admit holds one token per signup or signin in progress, when
 	// MaxPasswordChecks bounds them.
 	admit chan struct{}
+	// throttleMAC keys throttleKey.
+	throttleMAC []byte
 }
 
 // NewService checks cfg, fills in defaults, and returns a Service.
@@ -140,6 +145,9 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}
+	km := hmac.New(sha256.New, cfg.RefreshKey)
+	km.Write([]byte("authstore login throttle key v1"))
+	svc.throttleMAC = km.Sum(nil)
 	if cfg.MaxPasswordChecks > 0 {
 		svc.admit = make(chan struct{}, cfg.MaxPasswordChecks)
 		if svc.cfg.PasswordCheckWait <= 0 {
@@ -235,15 +243,21 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	}
 	defer leave()
 	key := Fold(r.Login.Str)
-	if err := s.reserveSignin(ctx, key, s.now()); err != nil {
-		if IsKind(err, KindTooManyRequests) {
-			s.audit(ctx, slog.LevelInfo, "signin_throttled")
+	var u *User
+	// A login signup could never have accepted (too long, control
+	// characters) holds no account: it gets the same hashing work and
+	// answer, but never reaches the store.
+	if possibleLogin(r.Login.Str) {
+		if err := s.reserveSignin(ctx, s.throttleKey(key), s.now()); err != nil {
+			if IsKind(err, KindTooManyRequests) {
+				s.audit(ctx, slog.LevelInfo, "signin_throttled")
+			}
+			return Tokens{}, err
 		}
-		return Tokens{}, err
-	}
-	u, err := s.cfg.Store.UserByLoginKey(ctx, key)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Tokens{}, fmt.Errorf("signin: %w", err)
+		u, err = s.cfg.Store.UserByLoginKey(ctx, key)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Tokens{}, fmt.Errorf("signin: %w", err)
+		}
 	}
 	encoded := ""
 	if u != nil {
@@ -259,7 +273,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil))
 		return Tokens{}, ErrBadCredentials
 	}
-	s.clearSignin(ctx, key, u.ID)
+	s.clearSignin(ctx, s.throttleKey(key), u.ID)
 	now := s.now()
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)
@@ -324,6 +338,13 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 		if sess.Revoked() {
 			return Tokens{}, ErrInvalidToken
 		}
+		// A disabled user's sessions neither rotate (the swap checks it)
+		// nor replay.
+		if u, err := s.cfg.Store.UserByID(ctx, sess.UserID); errors.Is(err, ErrNotFound) || (err == nil && u.Disabled()) {
+			return Tokens{}, ErrInvalidToken
+		} else if err != nil {
+			return Tokens{}, fmt.Errorf("refresh: %w", err)
+		}
 		switch {
 		case gen == sess.Generation:
 			if !now.Before(sess.RotatedAt.Add(s.cfg.RefreshTTL)) {
@@ -365,7 +386,7 @@ func (s *Service) openSession(ctx context.Context, userID string, c Client, now 
 	sess := &Session{
 		ID: id, UserID: userID, Generation: 1,
 		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
-		UserAgent: truncate(c.UserAgent, 512), IP: truncate(c.IP, 64),
+		UserAgent: truncate(printable(c.UserAgent), 512), IP: truncate(printable(c.IP), 64),
 	}
 	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
@@ -424,6 +445,37 @@ func (s *Service) audit(ctx context.Context, level slog.Level, event string, att
 	if s.cfg.OnEvent != nil {
 		s.cfg.OnEvent(event)
 	}
+}
+
+// printable returns s as valid UTF-8 without control characters, which a
+// database may refuse (PostgreSQL rejects NUL and invalid UTF-8 in text):
+// a header is the client's to choose, a failed session insert is not.
+func printable(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !hasControl(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// possibleLogin reports whether signup could have accepted login (trimmed):
+// at most 24 code points and no control characters.
+func possibleLogin(login string) bool {
+	return utf8.RuneCountInString(login) <= 24 && !hasControl(login)
+}
+
+// throttleKey is the key of loginKey's failed-signin record: an HMAC under
+// a key derived from RefreshKey, so the store holds neither the logins that
+// were tried nor passwords typed into the login field, in a fixed size.
+func (s *Service) throttleKey(loginKey string) string {
+	m := hmac.New(sha256.New, s.throttleMAC)
+	m.Write([]byte(loginKey))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

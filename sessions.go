@@ -124,6 +124,9 @@ func (s *Service) Sessions(ctx context.Context, c *Caller) ([]Session, error) {
 // caller's own session is allowed and ends it. It returns
 // ErrSessionNotFound if the user has no such session, whoever else may.
 func (s *Service) RevokeSession(ctx context.Context, c *Caller, id string) error {
+	if !parseUUID(make([]byte, 16), id) {
+		return ErrSessionNotFound // no session has such an id; the store need not see it
+	}
 	sess, err := s.cfg.Store.Session(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != c.User.ID) {
 		return ErrSessionNotFound

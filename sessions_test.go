@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +181,30 @@ func TestSessionsRevokeAndLogoutAll(t *testing.T) {
 			t.Errorf("sessions after a month = %+v, want only the new one", list)
 		}
 	})
+}
+
+// Input a database may refuse never reaches it: a login signup could not
+// have accepted, a session id that is not a UUID, a user agent with NUL or
+// invalid UTF-8.
+func TestInputTheStoreMightRefuse(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	for _, login := range []string{"nul\x00login", strings.Repeat("a", 8000)} {
+		_, err := f.svc.Signin(ctx, auth.SigninRequest{Login: auth.String(login), Password: auth.String("whatever password")}, auth.Client{})
+		wantErr(t, err, auth.ErrBadCredentials)
+		if rec, err := f.db.LoginFailures(ctx, f.svc.ThrottleKey(login)); err != nil || rec.Count != 0 {
+			t.Errorf("a login no account can have was recorded: %+v, %v", rec, err)
+		}
+	}
+	tok, err := f.svc.Signup(ctx, signupReq("alice", "alice@example.com"), auth.Client{IP: "192.0.2.1", UserAgent: "bad\xff\xfe\x00agent\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.caller(t, tok.AccessToken)
+	if c.Session.UserAgent != "bad\uFFFDagent" {
+		t.Errorf("stored user agent %q, want invalid UTF-8 replaced and control characters dropped", c.Session.UserAgent)
+	}
+	for _, id := range []string{"\x00", "\xff", "not-a-uuid"} {
+		wantErr(t, f.svc.RevokeSession(ctx, c, id), auth.ErrSessionNotFound)
+	}
 }

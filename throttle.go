@@ -165,11 +165,8 @@ func (s *Service) reserveSignin(ctx context.Context, loginKey string, now time.T
 	}
 	forget := now.Add(-t.Window)
 	if rec.Count > 0 && rec.Last.Before(forget) {
-		// Deleting every record as old removes this one and cannot remove a
-		// failure a concurrent attempt adds, which is newer.
-		if _, err := s.cfg.Store.DeleteLoginFailures(ctx, forget); err != nil {
-			return fmt.Errorf("signin: forget login failures: %w", err)
-		}
+		// Forgotten: AddLoginFailure below starts it over in the same
+		// statement, which cannot lose a concurrent, newer failure.
 		rec = LoginFailures{}
 	}
 	if rec.Count >= int64(t.Free) {
@@ -177,7 +174,7 @@ func (s *Service) reserveSignin(ctx context.Context, loginKey string, now time.T
 			return tooMany("signin", wait)
 		}
 	}
-	after, err := s.cfg.Store.AddLoginFailure(ctx, loginKey, now)
+	after, err := s.cfg.Store.AddLoginFailure(ctx, loginKey, now, forget)
 	if err != nil {
 		return fmt.Errorf("signin: add login failure: %w", err)
 	}

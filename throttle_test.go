@@ -228,7 +228,7 @@ func TestLoginThrottleResetAndWindow(t *testing.T) {
 	if err != nil || n != 3 { // alice, old1, old2
 		t.Fatalf("purge: %d, %v; want 3", n, err)
 	}
-	if rec, _ := f.db.LoginFailures(context.Background(), "new"); rec.Count != 1 {
+	if rec, _ := f.db.LoginFailures(context.Background(), f.svc.ThrottleKey("new")); rec.Count != 1 {
 		t.Fatalf("purge removed a fresh record: %+v", rec)
 	}
 }
@@ -409,9 +409,9 @@ func (s *callLog) LoginFailures(ctx context.Context, key string) (auth.LoginFail
 	return s.Store.LoginFailures(ctx, key)
 }
 
-func (s *callLog) AddLoginFailure(ctx context.Context, key string, at time.Time) (auth.LoginFailures, error) {
+func (s *callLog) AddLoginFailure(ctx context.Context, key string, at, forget time.Time) (auth.LoginFailures, error) {
 	s.log("AddLoginFailure")
-	return s.Store.AddLoginFailure(ctx, key, at)
+	return s.Store.AddLoginFailure(ctx, key, at, forget)
 }
 
 func (s *callLog) ClearLoginFailures(ctx context.Context, key string) error {

@@ -40,6 +40,9 @@ func statusOf(k auth.Kind) (status int, retryAfter string) {
 	return http.StatusInternalServerError, ""
 }
 
+// statusClientClosed marks a request whose client left before the answer.
+const statusClientClosed = 499
+
 // internalMessage is the only text a client sees of an internal error.
 const internalMessage = "Internal server error"
 
@@ -68,6 +71,14 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Allow", he.allow)
 		}
 		ew.send(w, r, he.status, he.message)
+		return
+	}
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away while waiting (for a hashing slot, the
+		// database): nobody reads this answer, and it is not a server
+		// fault. 499 is the access log's and metrics' mark for it, as
+		// nginx uses it.
+		ew.send(w, r, statusClientClosed, "Client closed request")
 		return
 	}
 	status, retryAfter := statusOf(auth.ErrorKind(err))

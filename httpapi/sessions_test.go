@@ -3,9 +3,12 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -149,5 +152,26 @@ func TestFormInvalidUTF8IsReplaced(t *testing.T) {
 		if u.FirstName != "\uFFFDAnna" || !utf8.ValidString(u.Login) {
 			t.Errorf("stored %q / %q, want invalid bytes replaced by U+FFFD", u.FirstName, u.Login)
 		}
+	}
+}
+
+// A client that leaves while its request waits is not a server fault: no
+// 500 and no error line in the log.
+func TestClientGoneIsNot500(t *testing.T) {
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc, _, _ := newService(t, logger)
+	h := httpapi.NewServer(httpapi.Config{Logger: logger}, svc)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"login":"someone","password":"some password"}`)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 499 {
+		t.Errorf("status %d, want 499", rec.Code)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("an ERROR was logged for a client that left:\n%s", logs.String())
 	}
 }

@@ -65,6 +65,11 @@ func (b *batcher) close() {
 // it returns ctx's error, and the rotation may still commit: the client
 // then retries with its old token, which the grace window answers.
 func (b *batcher) rotate(ctx context.Context, args []any) (string, error) {
+	select {
+	case <-b.quit: // closed: a send could still land in the buffer
+		return "", sql.ErrConnDone
+	default:
+	}
 	r := &rotation{ctx: ctx, args: args, res: make(chan rotateRes, 1)}
 	select {
 	case b.reqs <- r:

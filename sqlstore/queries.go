@@ -16,7 +16,7 @@ const (
 type queries struct {
 	createUser, userByLoginKey, userByID, keysTaken, setPasswordHash string
 	users, setUserDisabled                                           string
-	deleteUserFailures, deleteUserSessions, deleteUser               string
+	deleteUserSessions, deleteUser                                   string
 
 	createSession, session, rotateSession, sessionExists string
 	touchSession, revokeSession                          string
@@ -30,15 +30,13 @@ type queries struct {
 // newQueries returns every statement with its placeholders rewritten by bind.
 func newQueries(bind func(string) string) queries {
 	return queries{
-		createUser:      bind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		userByLoginKey:  bind(`SELECT ` + userColumns + ` FROM users WHERE login_key = ?`),
-		userByID:        bind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`),
-		keysTaken:       bind(`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ?), EXISTS (SELECT 1 FROM users WHERE email_key = ?)`),
-		setPasswordHash: bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
-		users:           bind(`SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`),
-		setUserDisabled: bind(`UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`),
-		deleteUserFailures: bind(`DELETE FROM login_failures
-			WHERE login_key IN (SELECT login_key FROM users WHERE id = ?)`),
+		createUser:         bind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		userByLoginKey:     bind(`SELECT ` + userColumns + ` FROM users WHERE login_key = ?`),
+		userByID:           bind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`),
+		keysTaken:          bind(`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ?), EXISTS (SELECT 1 FROM users WHERE email_key = ?)`),
+		setPasswordHash:    bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
+		users:              bind(`SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`),
+		setUserDisabled:    bind(`UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`),
 		deleteUserSessions: bind(`DELETE FROM sessions WHERE user_id = ?`),
 		deleteUser:         bind(`DELETE FROM users WHERE id = ?`),
 
@@ -46,6 +44,7 @@ func newQueries(bind func(string) string) queries {
 		session:       bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`),
 		rotateSession: bind(`UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_used_at = ?
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL AND rotated_at > ?
+				AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.disabled_at IS NOT NULL)
 			RETURNING user_id`),
 		sessionExists: bind(`SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`),
 		touchSession:  bind(`UPDATE sessions SET last_used_at = ? WHERE id = ?`),
@@ -58,7 +57,7 @@ func newQueries(bind func(string) string) queries {
 		loginFailures: bind(`SELECT failures, last_failure_at FROM login_failures WHERE login_key = ?`),
 		addLoginFailure: bind(`INSERT INTO login_failures (login_key, failures, last_failure_at) VALUES (?, 1, ?)
 			ON CONFLICT (login_key) DO UPDATE SET
-				failures = login_failures.failures + 1,
+				failures = CASE WHEN login_failures.last_failure_at < ? THEN 1 ELSE login_failures.failures + 1 END,
 				last_failure_at = CASE WHEN excluded.last_failure_at > login_failures.last_failure_at
 					THEN excluded.last_failure_at ELSE login_failures.last_failure_at END
 			RETURNING failures, last_failure_at`),

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/authstore/auth"
@@ -152,9 +151,6 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		return db.wrap(ctx, op, err)
 	}
 	defer tx.Rollback() // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, db.q.deleteUserFailures, id); err != nil {
-		return db.wrap(ctx, op, err)
-	}
 	if _, err := tx.ExecContext(ctx, db.q.deleteUserSessions, id); err != nil {
 		return db.wrap(ctx, op, err)
 	}
@@ -206,7 +202,8 @@ func (db *DB) Session(ctx context.Context, id string) (*auth.Session, error) {
 
 // RotateSession moves session id from generation from to from+1, setting
 // RotatedAt and LastUsedAt to at, if and only if it is live, still at
-// generation from, and was rotated after issuedAfter, in one
+// generation from, was rotated after issuedAfter and its user is not
+// disabled, in one
 // compare-and-swap UPDATE that returns the user id. Otherwise it changes
 // nothing and returns an error wrapping auth.ErrStale, or auth.ErrNotFound if
 // there is no such session.
@@ -217,7 +214,7 @@ func (db *DB) RotateSession(ctx context.Context, id string, from int64, issuedAf
 	var (
 		userID string
 		err    error
-		args   = []any{millis(at), millis(at), id, from, cutoffAfter(issuedAfter)}
+		args   = []any{millis(at), millis(at), id, from, cutoff(issuedAfter)}
 	)
 	if db.rotations != nil {
 		userID, err = db.rotations.rotate(ctx, args)
@@ -242,15 +239,6 @@ func (db *DB) RotateSession(ctx context.Context, id string, from int64, issuedAf
 		return "", fmt.Errorf("sqlstore: %s: %w", op, auth.ErrNotFound)
 	}
 	return "", fmt.Errorf("sqlstore: %s: %w", op, auth.ErrStale)
-}
-
-// cutoffAfter is the stored form of an "after" bound; the zero time is
-// below every stored time, so that everything is after it.
-func cutoffAfter(t time.Time) int64 {
-	if t.IsZero() {
-		return math.MinInt64
-	}
-	return millis(t)
 }
 
 // TouchSession sets LastUsedAt of session id to at, or returns an error
@@ -323,11 +311,12 @@ func (db *DB) LoginFailures(ctx context.Context, loginKey string) (auth.LoginFai
 
 // AddLoginFailure adds one failure at at to loginKey's record in a single
 // upsert and returns the record after it; concurrent calls all count. Last
-// becomes the later of the stored time and at.
-func (db *DB) AddLoginFailure(ctx context.Context, loginKey string, at time.Time) (auth.LoginFailures, error) {
+// becomes the later of the stored time and at. A record whose last failure
+// is before forgetBefore starts over at 1.
+func (db *DB) AddLoginFailure(ctx context.Context, loginKey string, at, forgetBefore time.Time) (auth.LoginFailures, error) {
 	ctx, cancel := db.call(ctx)
 	defer cancel()
-	f, err := scanFailures(db.queryRow(ctx, true, db.q.addLoginFailure, loginKey, millis(at)))
+	f, err := scanFailures(db.queryRow(ctx, true, db.q.addLoginFailure, loginKey, millis(at), cutoff(forgetBefore)))
 	if err != nil {
 		return auth.LoginFailures{}, db.wrap(ctx, "add login failure", err)
 	}

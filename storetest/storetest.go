@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"LoginFailures", testLoginFailures},
 		{"DeleteLoginFailures", testDeleteLoginFailures},
 		{"ConcurrentAddLoginFailure", testConcurrentAddLoginFailure},
+		{"AddLoginFailureForgets", testAddLoginFailureForgets},
 		{"Ping", testPing},
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentCreateSameLoginKey", testConcurrentCreateSameLoginKey},
@@ -511,7 +512,7 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 		{"Users", func() error { _, err := s.Users(ctx, "", 10); return err }},
 		{"DeleteUser", func() error { return s.DeleteUser(ctx, sess.UserID) }},
 		{"RevokeUserSessions", func() error { _, err := s.RevokeUserSessions(ctx, sess.UserID, "", at(3*time.Hour)); return err }},
-		{"AddLoginFailure", func() error { _, err := s.AddLoginFailure(ctx, "user1", at(3*time.Hour)); return err }},
+		{"AddLoginFailure", func() error { _, err := s.AddLoginFailure(ctx, "user1", at(3*time.Hour), time.Time{}); return err }},
 	}
 	for _, c := range calls {
 		if err := c.call(); !errors.Is(err, context.Canceled) {

@@ -188,6 +188,11 @@ func (k *Keys) build(keys []auth.SigningKey, now time.Time) (*keySet, error) {
 				return nil, err
 			}
 			k.signers[key.ID] = s
+		} else if err := s.matches(key, &jwk); err != nil {
+			// The row changed since it was opened: without this check a
+			// public key written into the database by someone without the
+			// secret key would reach the JWKS at the next reload.
+			return nil, err
 		}
 		if st.State != Retired {
 			set.signing = append(set.signing, signingKey{activatesAt: key.ActivatesAt, signer: s})

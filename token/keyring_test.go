@@ -1,6 +1,7 @@
 package token_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -426,5 +427,38 @@ func TestLoadKeysErrors(t *testing.T) {
 				t.Errorf("err = %q, want it to mention %q", err, tt.wantMsg)
 			}
 		})
+	}
+}
+
+// A public key rewritten in the store after the key was opened never
+// reaches the JWKS: the reload fails and the loaded set stays.
+func TestReloadRefusesAlteredPublicKey(t *testing.T) {
+	t.Parallel()
+	s := newSealer(t, 1)
+	store := &memStore{}
+	keys := mustKeys(t, token.KeysConfig{Store: store, Sealer: s, Algorithm: token.EdDSA, Now: fixedNow(t0)})
+	before := keys.JWKS()
+
+	// Someone with write access to the database, but not the secret key,
+	// puts their own public key in the active key's row.
+	theirs := genKey(t, token.EdDSA, newSealer(t, 9), t0)
+	var jwk map[string]any
+	if err := json.Unmarshal(theirs.Public, &jwk); err != nil {
+		t.Fatal(err)
+	}
+	jwk["kid"] = store.keys[0].ID
+	forged, err := json.Marshal(jwk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	store.keys[0].Public = forged
+	store.mu.Unlock()
+
+	if err := keys.Load(context.Background()); err == nil || !strings.Contains(err.Error(), "changed since it was opened") {
+		t.Fatalf("Load after the row changed: %v, want a refusal", err)
+	}
+	if !bytes.Equal(keys.JWKS(), before) {
+		t.Error("the JWKS changed after a refused reload")
 	}
 }

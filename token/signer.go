@@ -199,3 +199,16 @@ func (s *Signer) signature(input []byte) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("unsupported key type %T", s.key)
 }
+
+// matches reports an error unless k (whose public JWK is pub) is still the
+// key s was opened from: same algorithm, and a public half that is the
+// public half of s's private key.
+func (s *Signer) matches(k *auth.SigningKey, pub *jose.JSONWebKey) error {
+	if k.Algorithm != s.alg {
+		return fmt.Errorf("token: signing key %q changed algorithm since it was opened", k.ID)
+	}
+	if err := samePublic(s.key, pub); err != nil {
+		return fmt.Errorf("token: signing key %q changed since it was opened: %w", k.ID, err)
+	}
+	return nil
+}

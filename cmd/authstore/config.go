@@ -152,7 +152,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&c.IPRefreshLimit, "ip-refresh-rate-limit", 1000, "requests per minute per client IP on every other route (0: no limit)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 112<<20, "soft limit of the Go heap in bytes, so garbage collection runs sooner under a flood (0: none; GOMEMLIMIT wins)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (empty: off)")
-	fs.BoolVar(&c.Metrics, "metrics", true, "serve Prometheus metrics at GET /metrics (keep it off the public internet)")
+	fs.BoolVar(&c.Metrics, "metrics", false, "serve Prometheus metrics at GET /metrics on --addr (allow only your scraper to reach it)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs (or IPs) of proxies whose X-Forwarded-For is believed")
 	if err := parseFlags(fs, args, getenv, stderr, "Usage: authstore serve [flags]\n\n"+secretHelp); err != nil {
 		return c, err

@@ -10,7 +10,7 @@ import (
 
 func TestMetricsEndpoint(t *testing.T) {
 	dir := t.TempDir()
-	s := startServer(t, nil, "--db", filepath.Join(dir, "a.db"))
+	s := startServer(t, nil, "--db", filepath.Join(dir, "a.db"), "--metrics")
 	up := s.post(t, "/auth/signup", map[string]any{"firstName": "M", "lastName": "E", "login": "metric", "email": "m@example.com", "password": "correct horse battery"})
 	up.want(t, 200, "")
 	s.post(t, "/auth/signin", map[string]any{"login": "metric", "password": "wrong password"}).want(t, 400, "")
@@ -52,13 +52,13 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Logf("/metrics:\n%s", body)
 	}
 
-	off := startServer(t, nil, "--db", filepath.Join(dir, "b.db"), "--metrics=false")
+	off := startServer(t, nil, "--db", filepath.Join(dir, "b.db")) // off by default
 	res, err = http.Get(off.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
 	if res.StatusCode != 404 {
-		t.Errorf("--metrics=false: /metrics answers %d, want 404", res.StatusCode)
+		t.Errorf("without --metrics: /metrics answers %d, want 404", res.StatusCode)
 	}
 }

@@ -349,3 +349,30 @@ func retryAfterSeconds(t *testing.T, r response) int {
 	}
 	return n
 }
+
+// TestPostgresHostileInput sends input PostgreSQL refuses in text columns
+// (NUL, invalid UTF-8, keys past its index row limit): none may reach the
+// database and turn into a 500.
+func TestPostgresHostileInput(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	s := startServer(t, map[string]string{"AUTHSTORE_SECRET_KEY": newSecret(t)}, "--db", dsn, "--log-level", "error")
+
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/auth/signup", strings.NewReader(
+		`{"firstName":"Ua","lastName":"Bad","login":"uabad","email":"uabad@example.com","password":"correct horse battery"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "bad\xff\xfe agent")
+	up := do(t, req)
+	up.want(t, 200, "")
+
+	for _, login := range []string{"nul\u0000login", strings.Repeat("x", 8000)} {
+		s.post(t, "/auth/signin", map[string]any{"login": login, "password": "whatever password"}).want(t, 400, "The login or password is incorrect")
+	}
+	for _, id := range []string{"%00", "%FF", "not-a-uuid"} {
+		req, _ := http.NewRequest(http.MethodDelete, s.url+"/auth/sessions/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+up.str("access_token"))
+		do(t, req).want(t, 404, "Session not found")
+	}
+	req, _ = http.NewRequest(http.MethodGet, s.url+"/auth/sessions", nil)
+	req.Header.Set("Authorization", "Bearer "+up.str("access_token"))
+	do(t, req).want(t, 200, "")
+}
