@@ -195,3 +195,25 @@ func TestPasswordPolicyFlags(t *testing.T) {
 		t.Errorf("--password-min-length 7: %v, want a usage error", err)
 	}
 }
+
+// TestPostgresMigrateCommand runs `authstore migrate` on PostgreSQL.
+func TestPostgresMigrateCommand(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	if out := mustCLI(t, nil, "migrate", "status", "--db", dsn); !strings.Contains(out, "pending") {
+		t.Errorf("status of a new database shows nothing pending:\n%s", out)
+	}
+	mustCLI(t, nil, "migrate", "up", "--db", dsn)
+	out := mustCLI(t, nil, "migrate", "status", "--db", dsn)
+	if strings.Contains(out, "pending") || !strings.Contains(out, "00002_accounts.sql") {
+		t.Errorf("status after up:\n%s", out)
+	}
+	// serve starts on it without migrating, and keys need the shared secret.
+	env := map[string]string{"AUTHSTORE_SECRET_KEY": newSecret(t)}
+	startServer(t, env, "--db", dsn, "--no-migrate").shutdown(t)
+	if _, err := cli(t, nil, "keys", "rotate", "--db", dsn); err == nil || !strings.Contains(err.Error(), "AUTHSTORE_SECRET_KEY") {
+		t.Errorf("keys rotate on PostgreSQL without a secret key: %v", err)
+	}
+	if out := mustCLI(t, env, "keys", "rotate", "--db", dsn); !strings.Contains(out, "serial 2") {
+		t.Errorf("keys rotate: %s", out)
+	}
+}
