@@ -52,7 +52,8 @@ func newQueries(bind func(string) string) queries {
 		userSessions:  bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id`),
 		revokeUserSessions: bind(`UPDATE sessions SET revoked_at = ?
 			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`),
-		deleteSessions: bind(`DELETE FROM sessions WHERE revoked_at < ? OR last_used_at < ?`),
+		deleteSessions: bind(`DELETE FROM sessions WHERE id IN
+			(SELECT id FROM sessions WHERE revoked_at < ? OR last_used_at < ? LIMIT ?)`),
 
 		loginFailures: bind(`SELECT failures, last_failure_at FROM login_failures WHERE login_key = ?`),
 		addLoginFailure: bind(`INSERT INTO login_failures (login_key, failures, last_failure_at) VALUES (?, 1, ?)
@@ -61,8 +62,9 @@ func newQueries(bind func(string) string) queries {
 				last_failure_at = CASE WHEN excluded.last_failure_at > login_failures.last_failure_at
 					THEN excluded.last_failure_at ELSE login_failures.last_failure_at END
 			RETURNING failures, last_failure_at`),
-		clearLoginFailures:  bind(`DELETE FROM login_failures WHERE login_key = ?`),
-		deleteLoginFailures: bind(`DELETE FROM login_failures WHERE last_failure_at < ?`),
+		clearLoginFailures: bind(`DELETE FROM login_failures WHERE login_key = ?`),
+		deleteLoginFailures: bind(`DELETE FROM login_failures WHERE login_key IN
+			(SELECT login_key FROM login_failures WHERE last_failure_at < ? LIMIT ?)`),
 
 		signingKeys:      bind(`SELECT ` + keyColumns + ` FROM signing_keys ORDER BY serial`),
 		createSigningKey: bind(`INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`),

@@ -289,9 +289,28 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID, except string, at 
 
 // DeleteSessions deletes sessions revoked before revokedBefore, or last used
 // before unusedBefore, and returns how many it deleted. A zero cutoff
-// matches nothing.
+// matches nothing. It deletes in chunks of deleteChunk rows, each its own
+// statement, so that a large purge never holds SQLite's single writer for
+// long; the deletes are idempotent, so an error part way is harmless.
 func (db *DB) DeleteSessions(ctx context.Context, revokedBefore, unusedBefore time.Time) (int64, error) {
-	return db.exec(ctx, "delete sessions", db.q.deleteSessions, cutoff(revokedBefore), cutoff(unusedBefore))
+	return db.deleteChunks(ctx, "delete sessions", db.q.deleteSessions, cutoff(revokedBefore), cutoff(unusedBefore))
+}
+
+// deleteChunk is how many rows one statement of a purge deletes.
+const deleteChunk = 500
+
+// deleteChunks runs query, a DELETE of at most its last argument's rows,
+// with args and deleteChunk until it deletes fewer, and returns the total.
+func (db *DB) deleteChunks(ctx context.Context, op, query string, args ...any) (int64, error) {
+	args = append(args, deleteChunk)
+	var total int64
+	for {
+		n, err := db.exec(ctx, op, query, args...)
+		total += n
+		if err != nil || n < deleteChunk {
+			return total, err
+		}
+	}
 }
 
 // LoginFailures returns the failure record of loginKey; a key with no
@@ -343,9 +362,10 @@ func (db *DB) ClearLoginFailures(ctx context.Context, loginKey string) error {
 }
 
 // DeleteLoginFailures deletes records whose last failure is before before,
-// and returns how many it deleted. A zero before matches nothing.
+// and returns how many it deleted. A zero before matches nothing. It deletes
+// in chunks, as DeleteSessions does.
 func (db *DB) DeleteLoginFailures(ctx context.Context, before time.Time) (int64, error) {
-	return db.exec(ctx, "delete login failures", db.q.deleteLoginFailures, cutoff(before))
+	return db.deleteChunks(ctx, "delete login failures", db.q.deleteLoginFailures, cutoff(before))
 }
 
 // SigningKeys returns every stored signing key by ascending Serial.

@@ -435,3 +435,23 @@ func testAddLoginFailureForgets(t *testing.T, s auth.Store) {
 	}
 	checkFailures(t, s, "ada", 1, at(30*time.Hour))
 }
+
+// A purge larger than any one statement of it still deletes every match,
+// and only matches.
+func testDeleteSessionsMany(t *testing.T, s auth.Store) {
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	const old = 1201 // past two chunks of 500 in sqlstore
+	for n := 1; n <= old; n++ {
+		createSessionAt(t, s, n, u.ID, at(time.Hour), at(time.Hour), time.Time{})
+	}
+	keep := createSessionAt(t, s, old+1, u.ID, at(3*time.Hour), at(3*time.Hour), time.Time{})
+	n, err := s.DeleteSessions(t.Context(), time.Time{}, at(2*time.Hour))
+	if err != nil || n != old {
+		t.Fatalf("DeleteSessions = %d, %v; want %d", n, err, old)
+	}
+	list, err := s.UserSessions(t.Context(), u.ID)
+	if err != nil || len(list) != 1 || list[0].ID != keep.ID {
+		t.Fatalf("left %d sessions (%v), want only the recent one", len(list), err)
+	}
+}

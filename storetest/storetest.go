@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"DeleteLoginFailures", testDeleteLoginFailures},
 		{"ConcurrentAddLoginFailure", testConcurrentAddLoginFailure},
 		{"AddLoginFailureForgets", testAddLoginFailureForgets},
+		{"DeleteSessionsMany", testDeleteSessionsMany},
 		{"Ping", testPing},
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentCreateSameLoginKey", testConcurrentCreateSameLoginKey},
