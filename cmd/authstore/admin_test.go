@@ -199,6 +199,10 @@ func TestPasswordPolicyFlags(t *testing.T) {
 // TestPostgresMigrateCommand runs `authstore migrate` on PostgreSQL.
 func TestPostgresMigrateCommand(t *testing.T) {
 	dsn := pgtest.DSN(t)
+	// Without the shared secret, serve refuses before it migrates anything.
+	if _, err := cli(t, nil, "serve", "--addr", "127.0.0.1:0", "--db", dsn); err == nil || !strings.Contains(err.Error(), "AUTHSTORE_SECRET_KEY") {
+		t.Fatalf("serve on PostgreSQL without a secret key: %v", err)
+	}
 	if out := mustCLI(t, nil, "migrate", "status", "--db", dsn); !strings.Contains(out, "pending") {
 		t.Errorf("status of a new database shows nothing pending:\n%s", out)
 	}

@@ -33,16 +33,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := cfg.logger(stderr)
 	setMemoryLimit(cfg.MemoryLimit, getenv, log)
 
-	// The database is opened first, so that a --db it refuses leaves no key
-	// file behind.
+	// A SQLite database is opened before its key file is made, so that a
+	// --db it refuses leaves no key file behind. PostgreSQL makes no file:
+	// its secret is checked first, so that a missing one migrates nothing.
+	var (
+		sec          secrets
+		secretSource string
+	)
+	if isPostgres(cfg.db.DB) {
+		if sec, secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
+			return err
+		}
+	}
 	db, err := openDB(ctx, cfg.db, !cfg.NoMigrate)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	sec, secretSource, err := loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile)
-	if err != nil {
-		return err
+	if !isPostgres(cfg.db.DB) {
+		if sec, secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
+			return err
+		}
 	}
 
 	sealer, err := token.NewSealer(sec.keySeal)

@@ -181,6 +181,10 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 // sessionsCmd runs `authstore sessions list USER | revoke SESSION-ID`.
 func sessionsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const help = "Usage:\n  authstore sessions list ID-OR-LOGIN\n  authstore sessions revoke SESSION-ID\n\n"
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+		fmt.Fprint(stderr, help)
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "revoke") {
 		return usageError{"sessions needs an action: list or revoke"}
 	}
@@ -413,7 +417,12 @@ can be re-run; an invalid one is rejected with its reason.
 	for r := range reasons {
 		keys = append(keys, r)
 	}
-	sort.Slice(keys, func(i, j int) bool { return reasons[keys[i]] > reasons[keys[j]] })
+	sort.Slice(keys, func(i, j int) bool {
+		if reasons[keys[i]] != reasons[keys[j]] {
+			return reasons[keys[i]] > reasons[keys[j]]
+		}
+		return first[keys[i]] < first[keys[j]]
+	})
 	for _, r := range keys {
 		fmt.Fprintf(stdout, "  rejected %d: %s (first at row %d)\n", reasons[r], r, first[r])
 	}
