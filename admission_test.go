@@ -22,25 +22,32 @@ func (g *gateHasher) Verify(ctx context.Context, encoded, password string) (bool
 	return g.PasswordHasher.Verify(ctx, encoded, password)
 }
 
-// With MaxPasswordChecks signins in progress, one more waits
-// PasswordCheckWait and is refused with ErrBusy, before any database call;
-// the bound frees up as they end.
-func TestMaxPasswordChecks(t *testing.T) {
-	var gate *gateHasher
-	f := newFixture(t, func(c *auth.Config) {
+// gatedSignins starts n signins of an unknown login on a Service bounded to
+// max password checks that wait up to wait, whose hasher holds every Verify
+// until gate.release closes. Each signin's error arrives on done.
+func gatedSignins(t *testing.T, n, max int, wait time.Duration) (f *fixture, gate *gateHasher, in auth.SigninRequest, done chan error) {
+	f = newFixture(t, func(c *auth.Config) {
 		gate = &gateHasher{PasswordHasher: c.Hasher, entered: make(chan struct{}, 4), release: make(chan struct{})}
 		c.Hasher = gate
-		c.MaxPasswordChecks = 2
-		c.PasswordCheckWait = time.Millisecond
+		c.MaxPasswordChecks = max
+		c.PasswordCheckWait = wait
 	})
-	in := auth.SigninRequest{Login: auth.String("nobody"), Password: auth.String("whatever password")}
-	done := make(chan error, 2)
-	for range 2 {
+	in = auth.SigninRequest{Login: auth.String("nobody"), Password: auth.String("whatever password")}
+	done = make(chan error, n)
+	for range n {
 		go func() {
 			_, err := f.svc.Signin(context.Background(), in, auth.Client{})
 			done <- err
 		}()
 	}
+	return f, gate, in, done
+}
+
+// With MaxPasswordChecks signins in progress, one more waits
+// PasswordCheckWait and is refused with ErrBusy, before any database call;
+// the bound frees up as they end.
+func TestMaxPasswordChecks(t *testing.T) {
+	f, gate, in, done := gatedSignins(t, 2, 2, time.Millisecond)
 	<-gate.entered
 	<-gate.entered
 	if _, err := f.svc.Signin(context.Background(), in, auth.Client{}); !errors.Is(err, auth.ErrBusy) {
@@ -62,21 +69,7 @@ func TestMaxPasswordChecks(t *testing.T) {
 // A signin waiting for a place goes on when one frees up within
 // PasswordCheckWait.
 func TestMaxPasswordChecksWait(t *testing.T) {
-	var gate *gateHasher
-	f := newFixture(t, func(c *auth.Config) {
-		gate = &gateHasher{PasswordHasher: c.Hasher, entered: make(chan struct{}, 4), release: make(chan struct{})}
-		c.Hasher = gate
-		c.MaxPasswordChecks = 1
-		c.PasswordCheckWait = time.Minute
-	})
-	in := auth.SigninRequest{Login: auth.String("nobody"), Password: auth.String("whatever password")}
-	done := make(chan error, 2)
-	for range 2 {
-		go func() {
-			_, err := f.svc.Signin(context.Background(), in, auth.Client{})
-			done <- err
-		}()
-	}
+	_, gate, _, done := gatedSignins(t, 2, 1, time.Minute)
 	<-gate.entered // one is hashing, the other waits for its place
 	select {
 	case err := <-done:

@@ -243,12 +243,13 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	}
 	defer leave()
 	key := Fold(r.Login.Str)
+	tkey := s.throttleKey(key)
 	var u *User
 	// A login signup could never have accepted (too long, control
 	// characters) holds no account: it gets the same hashing work and
 	// answer, but never reaches the store.
 	if possibleLogin(r.Login.Str) {
-		if err := s.reserveSignin(ctx, s.throttleKey(key), s.now()); err != nil {
+		if err := s.reserveSignin(ctx, tkey, s.now()); err != nil {
 			if IsKind(err, KindTooManyRequests) {
 				s.audit(ctx, slog.LevelInfo, "signin_throttled")
 			}
@@ -273,7 +274,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil))
 		return Tokens{}, ErrBadCredentials
 	}
-	s.clearSignin(ctx, s.throttleKey(key), u.ID)
+	s.clearSignin(ctx, tkey, u.ID)
 	now := s.now()
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)

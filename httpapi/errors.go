@@ -113,7 +113,7 @@ func (ew errorWriter) send(w http.ResponseWriter, r *http.Request, status int, m
 	encode(w, status, errorBody{
 		StatusCode: status,
 		Message:    message,
-		Timestamp:  ew.now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		Timestamp:  isoMillis(ew.now()),
 		Path:       r.URL.Path,
 	})
 }

@@ -82,7 +82,8 @@ type sessionView struct {
 	Current    bool   `json:"current"`
 }
 
-// isoMillis formats t as the error shape's timestamp does.
+// isoMillis formats t as the original service does: ISO 8601 in UTC with
+// milliseconds (the error shape's timestamp, the sessions' times).
 func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // handleSessions serves GET /auth/sessions: the caller's live sessions,

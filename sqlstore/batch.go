@@ -96,26 +96,29 @@ func (b *batcher) loop() {
 		case <-b.quit:
 			return
 		}
+		batch = b.fill(batch)
 		// Under load (more than one waiting), let the requests already
 		// running reach the queue once more before committing.
-		for yielded := false; ; yielded = true {
-		fill:
-			for len(batch) < maxBatch {
-				select {
-				case r := <-b.reqs:
-					batch = append(batch, r)
-				default:
-					break fill
-				}
-			}
-			if yielded || len(batch) < 2 || len(batch) >= maxBatch {
-				break
-			}
+		if len(batch) > 1 && len(batch) < maxBatch {
 			runtime.Gosched()
+			batch = b.fill(batch)
 		}
 		b.run(batch)
 		clear(batch)
 	}
+}
+
+// fill adds the rotations waiting now to batch, up to maxBatch.
+func (b *batcher) fill(batch []*rotation) []*rotation {
+	for len(batch) < maxBatch {
+		select {
+		case r := <-b.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // run commits batch in one transaction and answers each rotation. A

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -443,11 +442,6 @@ func States(keys []auth.SigningKey, now time.Time, retention time.Duration) []Ke
 		}
 	}
 	return out
-}
-
-// SortBySerial sorts keys by ascending Serial, the order States expects.
-func SortBySerial(keys []auth.SigningKey) {
-	slices.SortFunc(keys, func(a, b auth.SigningKey) int { return int(a.Serial - b.Serial) })
 }
 
 // LoadKeys is NewKeys followed by Load.

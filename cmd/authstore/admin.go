@@ -49,7 +49,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	for _, m := range list {
 		applied := "pending"
 		if m.Applied {
-			applied = m.AppliedAt.UTC().Format(time.RFC3339)
+			applied = rfc3339(m.AppliedAt)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, m.Name, applied)
 	}
@@ -121,7 +121,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		fmt.Fprintf(stdout, "created key %s (%s, serial %d): in the JWKS within %s, signing from %s\n",
-			nk.ID, nk.Algorithm, nk.Serial, k.Reload, nk.ActivatesAt.UTC().Format(time.RFC3339))
+			nk.ID, nk.Algorithm, nk.Serial, k.Reload, rfc3339(nk.ActivatesAt))
 		return nil
 	}
 
@@ -132,12 +132,8 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "SERIAL\tKID\tALG\tCREATED\tACTIVATES\tSTATE\tRETIRED\n")
 	for _, st := range token.States(list, time.Now(), retention(accessTTL, k)) {
-		retired := "-"
-		if !st.RetiredAt.IsZero() {
-			retired = st.RetiredAt.UTC().Format(time.RFC3339)
-		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Key.Serial, st.Key.ID, st.Key.Algorithm,
-			st.Key.CreatedAt.UTC().Format(time.RFC3339), st.Key.ActivatesAt.UTC().Format(time.RFC3339), st.State, retired)
+			rfc3339(st.Key.CreatedAt), rfc3339(st.Key.ActivatesAt), st.State, rfc3339(st.RetiredAt))
 	}
 	return tw.Flush()
 }

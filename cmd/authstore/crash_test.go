@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -256,29 +254,12 @@ type killable struct {
 // does; it is SIGKILLed by kill, or when the test ends.
 func spawnToKill(t *testing.T, env []string, args ...string) *killable {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(append(os.Environ(), "AUTHSTORE_TEST_MAIN=1"), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &killable{proc: &proc{cmd: cmd, stderr: &syncBuffer{}, url: make(chan string, 1)}}
-	cmd.Stderr = k.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	k := &killable{proc: startProc(t, env, args...)}
 	t.Cleanup(func() {
 		if !k.killed {
 			k.kill(t)
 		}
 	})
-	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		if m := listening.FindStringSubmatch(line); m != nil {
-			k.url <- m[1]
-		}
-		close(k.url)
-	}()
 	return k
 }
 

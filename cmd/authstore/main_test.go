@@ -123,10 +123,7 @@ func do(t *testing.T, req *http.Request) response {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return decodeResponse(res)
 }
 
 func (r response) str(k string) string { s, _ := r.body[k].(string); return s }

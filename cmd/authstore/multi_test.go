@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,9 +30,10 @@ type proc struct {
 	url    chan string
 }
 
-// spawn starts `authstore serve --addr 127.0.0.1:0 args...` with env added to
-// the environment; wait returns its URL once it listens.
-func spawn(t *testing.T, env []string, args ...string) *proc {
+// startProc starts `authstore serve --addr 127.0.0.1:0 args...` with env
+// added to the environment; wait returns its URL once it listens. The
+// caller arranges for the process to end.
+func startProc(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(append(os.Environ(), "AUTHSTORE_TEST_MAIN=1"), env...)
@@ -44,20 +46,6 @@ func spawn(t *testing.T, env []string, args ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("instance exited with %v\n%s", err, p.stderr)
-			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("instance did not stop")
-		}
-	})
 	go func() {
 		line, _ := bufio.NewReader(stdout).ReadString('\n')
 		if m := listening.FindStringSubmatch(line); m != nil {
@@ -65,6 +53,28 @@ func spawn(t *testing.T, env []string, args ...string) *proc {
 		}
 		close(p.url)
 	}()
+	return p
+}
+
+// spawn is startProc for a process that must stop cleanly on SIGTERM at
+// the end of the test.
+func spawn(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := startProc(t, env, args...)
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- p.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("instance exited with %v\n%s", err, p.stderr)
+			}
+		case <-time.After(20 * time.Second):
+			p.cmd.Process.Kill()
+			t.Errorf("instance did not stop")
+		}
+	})
 	return p
 }
 
@@ -266,11 +276,11 @@ func TestPostgresTwoInstances(t *testing.T) {
 	})
 }
 
+// decodeResponse reads res whole; a JSON body is decoded into body.
 func decodeResponse(res *http.Response) response {
-	var raw strings.Builder
-	bufio.NewReader(res.Body).WriteTo(&raw)
-	r := response{status: res.StatusCode, header: res.Header, raw: raw.String()}
-	_ = json.Unmarshal([]byte(raw.String()), &r.body)
+	raw, _ := io.ReadAll(res.Body)
+	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.body)
 	return r
 }
 
