@@ -234,7 +234,7 @@ func (s *Service) taken(ctx context.Context, u *User) error {
 // KindTooManyRequests carrying RetryAfter, before any password is checked.
 // Each attempt counts as a failure until its password is found correct.
 func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens, error) {
-	if err := validateSignin(&r); err != nil {
+	if err := validateSignin(&r, s.cfg.PasswordMaxLength); err != nil {
 		return Tokens{}, err
 	}
 	leave, err := s.enter(ctx)
@@ -464,10 +464,10 @@ func printable(s string) string {
 	}, s)
 }
 
-// possibleLogin reports whether signup could have accepted login (trimmed):
-// at most 24 code points and no control characters.
+// possibleLogin reports whether signup could have accepted login (trimmed
+// and of a valid length): no control characters.
 func possibleLogin(login string) bool {
-	return utf8.RuneCountInString(login) <= 24 && !hasControl(login)
+	return !hasControl(login)
 }
 
 // throttleKey is the key of loginKey's failed-signin record: an HMAC under

@@ -193,7 +193,7 @@ func TestLoginThrottleResetAndWindow(t *testing.T) {
 	fail := func(n int) {
 		t.Helper()
 		for i := range n {
-			if err := signin(f, "alice", "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
+			if err := signin(f, "alice", "wrong password"); !errors.Is(err, auth.ErrBadCredentials) {
 				t.Fatalf("failure %d: %v", i+1, err)
 			}
 		}
@@ -207,16 +207,16 @@ func TestLoginThrottleResetAndWindow(t *testing.T) {
 	}
 	// The success cleared the record: five failures are free again.
 	fail(5)
-	retryAfter(t, signin(f, "alice", "wrong"))
+	retryAfter(t, signin(f, "alice", "wrong password"))
 
 	// A record whose last failure is older than the window is forgotten.
 	f.clock.Add(24*time.Hour + time.Millisecond)
 	fail(5)
-	retryAfter(t, signin(f, "alice", "wrong"))
+	retryAfter(t, signin(f, "alice", "wrong password"))
 
 	// Purging deletes only records older than the window.
 	failOnce := func(login string) {
-		if err := signin(f, login, "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
+		if err := signin(f, login, "wrong password"); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Fatalf("%s: %v", login, err)
 		}
 	}
@@ -241,7 +241,7 @@ func attackerPace(t *testing.T, f *fixture, login string, d time.Duration) []tim
 	var checked []time.Time
 	end := f.clock.Now().Add(d)
 	for f.clock.Now().Before(end) {
-		err := signin(f, login, "guess")
+		err := signin(f, login, "guess password")
 		switch {
 		case errors.Is(err, auth.ErrBadCredentials):
 			checked = append(checked, f.clock.Now())
@@ -339,7 +339,7 @@ func guessAtOnce(t *testing.T, f *fixture, login string, n int) (checked, held i
 	for range n {
 		wg.Go(func() {
 			<-start
-			err := signin(f, login, "guess")
+			err := signin(f, login, "guess password")
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -436,9 +436,9 @@ func TestLoginThrottleSameWorkForUnknownLogins(t *testing.T) {
 	f.signup(t, "alice")
 	store.take()
 	for i := range 7 {
-		signin(f, "alice", "wrong")
+		signin(f, "alice", "wrong password")
 		known := store.take()
-		signin(f, "nobody", "wrong")
+		signin(f, "nobody", "wrong password")
 		unknown := store.take()
 		if !slices.Equal(known, unknown) || len(known) == 0 {
 			t.Errorf("attempt %d: wrong password %v, unknown login %v", i+1, known, unknown)

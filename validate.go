@@ -1,9 +1,10 @@
 package auth
 
 import (
+	"errors"
+	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -12,8 +13,9 @@ import (
 // ValueType is the JSON type a request field arrived as.
 type ValueType uint8
 
-// Field value types. Form bodies only produce ValueMissing, ValueString and,
-// for a repeated field, ValueArray.
+// Field value types. Form bodies produce ValueMissing, ValueString,
+// ValueArray (a repeated field, or "f[]" and "f[0]") and ValueObject
+// ("f[name]"), as the qs library reads them.
 const (
 	ValueMissing ValueType = iota
 	ValueNull
@@ -25,14 +27,122 @@ const (
 )
 
 // Value is one request field as decoded, before any rule is applied. The
-// transport fills it; the Service judges it.
+// transport fills it; the Service judges it. Besides the type, it keeps
+// what JavaScript would see of a value that is not a string, because the
+// original's validation messages depend on it (see lengthMessage).
 type Value struct {
 	Type ValueType
-	Str  string // the text, when Type is ValueString
+	Str  string  // the text, when Type is ValueString
+	Num  float64 // the number of a ValueNumber; 1 or 0 for a ValueBool
+	// Len is JavaScript's value.length as a number: the element count of a
+	// ValueArray, or Number(value.length) of a ValueObject (NaN when the
+	// object has no "length" member). Build these with Array and Object.
+	Len float64
 }
 
 // String returns a Value holding s.
 func String(s string) Value { return Value{Type: ValueString, Str: s} }
+
+// Number returns a Value holding the number x.
+func Number(x float64) Value { return Value{Type: ValueNumber, Num: x} }
+
+// Bool returns a Value holding b.
+func Bool(b bool) Value {
+	if b {
+		return Value{Type: ValueBool, Num: 1}
+	}
+	return Value{Type: ValueBool}
+}
+
+// Null returns the Value of a JSON null.
+func Null() Value { return Value{Type: ValueNull} }
+
+// Array returns the Value of an array of n elements.
+func Array(n int) Value { return Value{Type: ValueArray, Len: float64(n)} }
+
+// Object returns the Value of an object whose "length" member converts to
+// the number length (math.NaN() when it has none or it is not numeric; see
+// JSNumber).
+func Object(length float64) Value { return Value{Type: ValueObject, Len: length} }
+
+// JSNumber converts v as JavaScript's Number(v) does, for the values a
+// request can hold: a string by StringToNumber, a number as itself, true 1,
+// false 0, null 0, an empty array 0, and anything else NaN (an array of one
+// element, which JavaScript converts through its text, counts as NaN too).
+func JSNumber(v Value) float64 {
+	switch v.Type {
+	case ValueString:
+		return StringToNumber(v.Str)
+	case ValueNumber, ValueBool:
+		return v.Num
+	case ValueNull:
+		return 0
+	case ValueArray:
+		if v.Len == 0 {
+			return 0
+		}
+	}
+	return math.NaN()
+}
+
+// StringToNumber converts s as JavaScript's Number(s) does: white space
+// trimmed, "" is 0, decimal (with exponent), 0x/0o/0b integers and
+// [+-]Infinity are numbers, anything else NaN.
+func StringToNumber(s string) float64 {
+	s = JSTrim(s)
+	if s == "" {
+		return 0
+	}
+	if len(s) > 2 && s[0] == '0' {
+		base := 0
+		switch s[1] {
+		case 'x', 'X':
+			base = 16
+		case 'o', 'O':
+			base = 8
+		case 'b', 'B':
+			base = 2
+		}
+		if base != 0 {
+			n, err := strconv.ParseUint(s[2:], base, 64)
+			if err != nil || strings.Contains(s[2:], "_") {
+				return math.NaN()
+			}
+			return float64(n)
+		}
+	}
+	switch s {
+	case "Infinity", "+Infinity":
+		return math.Inf(1)
+	case "-Infinity":
+		return math.Inf(-1)
+	}
+	// ParseFloat also takes forms JavaScript refuses: "inf", "nan",
+	// underscores and hexadecimal floats.
+	if strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r == '.' || r == 'e' || r == 'E' || r == '+' || r == '-')
+	}) {
+		return math.NaN()
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return math.NaN()
+	}
+	return x
+}
+
+// falsy reports whether JavaScript judges v false: absent, null, "", 0, false.
+func (v Value) falsy() bool {
+	switch v.Type {
+	case ValueMissing, ValueNull:
+		return true
+	case ValueString:
+		return v.Str == ""
+	case ValueNumber, ValueBool:
+		return v.Num == 0
+	}
+	return false
+}
 
 // SignupRequest is the body of POST /auth/signup (the original CreateUserDto).
 type SignupRequest struct {
@@ -49,22 +159,80 @@ type SigninRequest struct {
 // and "οδος", "STRASSE" and "straße", or a composed and a decomposed "é"
 // are one key.
 func Fold(s string) string {
-	return norm.NFC.String(cases.Fold().String(norm.NFC.String(strings.TrimSpace(s))))
+	return norm.NFC.String(cases.Fold().String(norm.NFC.String(JSTrim(s))))
 }
 
-// trimmed returns v with surrounding white space removed from its text.
+// trimmed returns v with surrounding white space removed from its text, as
+// JavaScript's String.prototype.trim removes it.
 func trimmed(v Value) Value {
 	if v.Type == ValueString {
-		v.Str = strings.TrimSpace(v.Str)
+		v.Str = JSTrim(v.Str)
 	}
 	return v
+}
+
+// JSTrim returns s without the leading and trailing white space that
+// JavaScript's String.prototype.trim removes: its WhiteSpace and
+// LineTerminator code points (isJSSpace), so U+FEFF goes and U+0085 stays.
+func JSTrim(s string) string {
+	return strings.TrimFunc(s, isJSSpace)
+}
+
+// CharCount is the length of s as validator.js isLength counts it (and so
+// the original's length rules): code points, not counting the variation
+// selectors U+FE0E and U+FE0F.
+func CharCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if r != '\uFE0E' && r != '\uFE0F' {
+			n++
+		}
+	}
+	return n
+}
+
+// lengthRule is class-validator's @Length(min, max) (max 0: unbounded).
+type lengthRule struct{ min, max int }
+
+// message returns the message v earns under the rule, or "" if it passes.
+// A string passes when CharCount is within the bounds. Otherwise the message
+// is chosen as class-validator chooses it, from JavaScript's view of the
+// value: "longer than" when the value is falsy or its length (UTF-16 units
+// for a string) is under min, "shorter than" when that length is over max,
+// and the combined message when neither comparison holds: a string whose
+// UTF-16 length is within the bounds but whose count is not ("🦊🦊" as a
+// login), a number, true, or an object without a numeric "length".
+func (l lengthRule) message(name string, v Value) string {
+	var length float64
+	switch v.Type {
+	case ValueString:
+		n := CharCount(v.Str)
+		if n >= l.min && (l.max == 0 || n <= l.max) {
+			return ""
+		}
+		length = float64(utf16Len(v.Str))
+	case ValueArray, ValueObject:
+		length = v.Len
+	default:
+		length = math.NaN() // (5).length and true.length are undefined
+	}
+	minText := strconv.Itoa(l.min)
+	switch {
+	case v.falsy() || length < float64(l.min):
+		return name + " must be longer than or equal to " + minText + " characters"
+	case l.max > 0 && length > float64(l.max):
+		return name + " must be shorter than or equal to " + strconv.Itoa(l.max) + " characters"
+	case l.max == 0:
+		return name + " must be longer than or equal to " + minText + " characters"
+	}
+	return name + " must be longer than or equal to " + minText + " and shorter than or equal to " + strconv.Itoa(l.max) + " characters"
 }
 
 // fieldRules are the checks one field gets, in the original's message order:
 // length, then not-empty, then string.
 type fieldRules struct {
 	name       string
-	min, max   int  // Unicode code points; max 0 means unbounded
+	length     *lengthRule
 	notEmpty   bool // "should not be empty"
 	email      bool // "must be an email" replaces the other messages
 	noControls bool // refuse U+0000–U+001F and U+007F
@@ -82,19 +250,10 @@ func (r fieldRules) check(v Value, msgs []string) []string {
 		}
 		return msgs
 	}
-	n := 0
-	if isString {
-		n = utf8.RuneCountInString(v.Str)
-	}
-	// Like class-validator's @Length: a value that is not a string fails it
-	// with the "longer than" message.
-	hasLength := r.min > 0 || r.max > 0
-	switch {
-	case !hasLength:
-	case !isString || n < r.min:
-		msgs = append(msgs, r.name+" must be longer than or equal to "+strconv.Itoa(r.min)+" characters")
-	case r.max > 0 && n > r.max:
-		msgs = append(msgs, r.name+" must be shorter than or equal to "+strconv.Itoa(r.max)+" characters")
+	if r.length != nil {
+		if m := r.length.message(r.name, v); m != "" {
+			msgs = append(msgs, m)
+		}
 	}
 	// @IsNotEmpty refuses only "", null and undefined.
 	if r.notEmpty && (v.Type == ValueMissing || v.Type == ValueNull || (isString && v.Str == "")) {
@@ -127,6 +286,17 @@ type passwordPolicy struct {
 	common   PasswordBlocklist
 }
 
+// The original's field rules (CreateUserDto, LoginDto).
+var (
+	nameLength  = lengthRule{min: 1, max: 20}
+	loginLength = lengthRule{min: 3, max: 24}
+)
+
+// signinPasswordMin is LoginDto's shortest password: the original's 8,
+// whatever signup's PasswordMinLength is now, so that every password signup
+// ever accepted still reaches the password check.
+const signinPasswordMin = 8
+
 // validateSignup trims the request and checks every field, returning all
 // messages of the request together as one KindInvalid error. The blocklist
 // is consulted only for a password that passes its other rules.
@@ -134,12 +304,12 @@ func validateSignup(r *SignupRequest, pw passwordPolicy) error {
 	r.FirstName, r.LastName = trimmed(r.FirstName), trimmed(r.LastName)
 	r.Login, r.Email, r.Password = trimmed(r.Login), trimmed(r.Email), trimmed(r.Password)
 	var msgs []string
-	msgs = fieldRules{name: "firstName", min: 1, max: 20, notEmpty: true, noControls: true}.check(r.FirstName, msgs)
-	msgs = fieldRules{name: "lastName", min: 1, max: 20, notEmpty: true, noControls: true}.check(r.LastName, msgs)
-	msgs = fieldRules{name: "login", min: 3, max: 24, noControls: true}.check(r.Login, msgs)
+	msgs = fieldRules{name: "firstName", length: &nameLength, notEmpty: true, noControls: true}.check(r.FirstName, msgs)
+	msgs = fieldRules{name: "lastName", length: &nameLength, notEmpty: true, noControls: true}.check(r.LastName, msgs)
+	msgs = fieldRules{name: "login", length: &loginLength, noControls: true}.check(r.Login, msgs)
 	msgs = fieldRules{name: "email", email: true, noControls: true}.check(r.Email, msgs)
 	before := len(msgs)
-	msgs = fieldRules{name: "password", min: pw.min, max: pw.max}.check(r.Password, msgs)
+	msgs = fieldRules{name: "password", length: &lengthRule{min: pw.min, max: pw.max}}.check(r.Password, msgs)
 	if len(msgs) == before && pw.common != nil && pw.common.Contains(r.Password.Str) {
 		msgs = append(msgs, "password is too common")
 	}
@@ -149,14 +319,17 @@ func validateSignup(r *SignupRequest, pw passwordPolicy) error {
 	return nil
 }
 
-// validateSignin trims the request and checks that both fields are non-empty
-// strings. It applies no length rules, so the answer for a login or password
-// that signup would refuse is the same "incorrect" as for any other miss.
-func validateSignin(r *SigninRequest) error {
+// validateSignin trims the request and checks it as the original's LoginDto:
+// login a string of 3..24 characters, password a string of 8..maxPassword.
+// These rules say nothing about accounts, so a request they refuse is
+// answered at once; one they pass takes the constant-time path, where a
+// login signup would refuse for other reasons (control characters) is just
+// "incorrect".
+func validateSignin(r *SigninRequest, maxPassword int) error {
 	r.Login, r.Password = trimmed(r.Login), trimmed(r.Password)
 	var msgs []string
-	msgs = fieldRules{name: "login", notEmpty: true}.check(r.Login, msgs)
-	msgs = fieldRules{name: "password", notEmpty: true}.check(r.Password, msgs)
+	msgs = fieldRules{name: "login", length: &loginLength}.check(r.Login, msgs)
+	msgs = fieldRules{name: "password", length: &lengthRule{min: signinPasswordMin, max: maxPassword}}.check(r.Password, msgs)
 	if len(msgs) > 0 {
 		return &Error{Kind: KindInvalid, Messages: msgs}
 	}

@@ -76,7 +76,8 @@ func handleSignin(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler
 
 // handleRefresh serves POST /auth/refresh. The token comes from the query
 // parameter rt or, when rt is absent, from a refresh_token body field. A
-// repeated rt, or a refresh_token that is not a string, is an invalid token;
+// repeated rt ("rt=a&rt=b", "rt[]=a", "rt[k]=a"), or a refresh_token that
+// is not a string, is an invalid token;
 // an absent or null one is empty.
 func handleRefresh(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
 	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
@@ -90,11 +91,13 @@ func handleRefresh(ew errorWriter, svc *auth.Service, maxBody int64) http.Handle
 
 // refreshToken extracts the presented refresh token of a refresh request.
 func refreshToken(w http.ResponseWriter, r *http.Request, maxBody int64) (string, error) {
-	if rts, ok := r.URL.Query()["rt"]; ok {
-		if len(rts) != 1 {
+	// The query string as Express's query parser (qs) reads it: an rt
+	// with a malformed escape is kept as written, and so is invalid.
+	if rt, ok := parseQS(r.URL.RawQuery, queryQS)["rt"]; ok {
+		if rt.kind != auth.ValueString {
 			return "", auth.ErrInvalidToken
 		}
-		return rts[0], nil
+		return rt.str, nil
 	}
 	f, err := decode(w, r, maxBody)
 	if err != nil {

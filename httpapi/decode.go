@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +12,11 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/authstore/auth"
 )
@@ -39,27 +45,44 @@ const (
 	mediaMultipart = "multipart/form-data"
 )
 
-// decode reads the fields of r's body, which may be JSON (an object),
-// urlencoded or multipart form data (fields only). A missing or other
-// Content-Type yields no fields, so that validation answers. It reads at most
-// limit bytes: a larger body is a 413. A body it cannot parse is a 400. Both
-// come back as *httpError.
+// decode reads the fields of r's body as Express's body-parser (JSON and
+// urlencoded) and multer (multipart, fields only) read them. A missing or
+// other Content-Type yields no fields, so that validation answers. The body
+// is inflated per Content-Encoding (gzip, deflate; another is a 415), and at
+// most limit bytes of it, counted after inflation, are read: more is a 413.
+// A body it cannot parse is a 400. All come back as *httpError.
 func decode(w http.ResponseWriter, r *http.Request, limit int64) (fields, error) {
 	media, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return fields{}, nil
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	charset := strings.ToLower(params["charset"])
+	switch media {
+	case mediaJSON:
+		// RFC 7159 §8.1, as body-parser checks it.
+		if charset != "" && !strings.HasPrefix(charset, "utf-") {
+			return nil, unsupportedCharset(charset)
+		}
+	case mediaForm:
+		if charset != "" && charset != "utf-8" {
+			return nil, unsupportedCharset(charset)
+		}
+	case mediaMultipart:
+	default:
+		return fields{}, nil
+	}
+	body, err := contentReader(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
 	var f fields
 	switch media {
 	case mediaJSON:
-		f, err = decodeJSON(r.Body)
+		f, err = decodeJSON(body, charset)
 	case mediaForm:
-		f, err = decodeForm(r.Body)
+		f, err = decodeForm(body)
 	case mediaMultipart:
-		f, err = decodeMultipart(r.Body, params["boundary"])
-	default:
-		return fields{}, nil
+		f, err = decodeMultipart(body, params["boundary"])
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		return nil, &httpError{status: http.StatusRequestEntityTooLarge, message: "Payload too large"}
@@ -67,11 +90,85 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64) (fields, error)
 	return f, err
 }
 
-// readAll reads body whole. The body limit's error is kept for decode to
-// recognise; any other read failure (a truncated upload) is a 400.
+func unsupportedCharset(charset string) *httpError {
+	return &httpError{status: http.StatusUnsupportedMediaType, message: fmt.Sprintf("unsupported charset %q", strings.ToUpper(charset))}
+}
+
+// contentReader returns r's body decoded per its Content-Encoding (identity,
+// gzip or deflate, named as one token in any case, as body-parser takes
+// them), limited to limit bytes of decoded content and of raw input alike,
+// so that a decompression bomb is a 413 after limit bytes of work.
+func contentReader(w http.ResponseWriter, r *http.Request, limit int64) (io.Reader, error) {
+	raw := http.MaxBytesReader(w, r.Body, limit)
+	enc := strings.ToLower(r.Header.Get("Content-Encoding"))
+	switch enc {
+	case "", "identity":
+		return raw, nil
+	case "gzip", "deflate":
+		return &inflater{raw: raw, gzip: enc == "gzip", limit: limit}, nil
+	}
+	return nil, &httpError{status: http.StatusUnsupportedMediaType, message: fmt.Sprintf("unsupported content encoding %q", enc)}
+}
+
+// inflater reads a gzip (RFC 1952) or zlib-wrapped deflate (RFC 1950)
+// stream, as Node's zlib reads them for body-parser, opened on first read
+// so that an empty body reads as empty. Past limit decoded bytes it fails
+// with *http.MaxBytesError.
+type inflater struct {
+	raw   io.Reader
+	gzip  bool
+	limit int64
+	dec   io.Reader
+	n     int64
+}
+
+func (z *inflater) Read(p []byte) (int, error) {
+	if z.dec == nil {
+		var (
+			rc  io.Reader
+			err error
+		)
+		if z.gzip {
+			rc, err = gzip.NewReader(z.raw)
+		} else {
+			rc, err = zlib.NewReader(z.raw)
+		}
+		if err != nil {
+			return 0, inflateError(err)
+		}
+		z.dec = rc
+	}
+	n, err := z.dec.Read(p)
+	z.n += int64(n)
+	if z.n > z.limit {
+		return n, &http.MaxBytesError{Limit: z.limit}
+	}
+	if err != nil && err != io.EOF {
+		err = inflateError(err)
+	}
+	return n, err
+}
+
+// inflateError words a decoding failure as Node's zlib does; a body-limit
+// error passes through.
+func inflateError(err error) error {
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return badRequest("unexpected end of file")
+	}
+	return badRequest("incorrect header check")
+}
+
+// readAll reads body whole. The body limit's error and an *httpError are
+// kept; any other read failure (a truncated upload) is a 400.
 func readAll(body io.Reader) ([]byte, error) {
 	b, err := io.ReadAll(body)
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return nil, err
+	}
+	if he := (*httpError)(nil); errors.As(err, &he) {
 		return nil, err
 	}
 	if err != nil {
@@ -80,105 +177,160 @@ func readAll(body io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// readText reads body whole as UTF-8 text, as iconv-lite decodes it for
+// body-parser: invalid bytes become U+FFFD and a leading byte order mark is
+// dropped. The charset, if given, is "utf-16", "utf-16le" or "utf-16be"
+// (decoded to UTF-8) or another "utf-*" taken as UTF-8's.
+func readText(body io.Reader, charset string) (string, error) {
+	b, err := readAll(body)
+	if err != nil {
+		return "", err
+	}
+	return text(b, charset)
+}
+
+// text is b decoded as readText decodes it.
+func text(b []byte, charset string) (string, error) {
+	var s string
+	switch charset {
+	case "utf-16", "utf-16le", "utf-16be":
+		endian := unicode.LittleEndian
+		if charset == "utf-16be" {
+			endian = unicode.BigEndian
+		}
+		d, err := unicode.UTF16(endian, unicode.UseBOM).NewDecoder().Bytes(b)
+		if err != nil {
+			return "", badRequest("Could not read request body")
+		}
+		s = string(d)
+	default:
+		s = string(b)
+	}
+	if !utf8.ValidString(s) {
+		s = string([]rune(s)) // one U+FFFD per invalid byte
+	}
+	return strings.TrimPrefix(s, "\uFEFF"), nil
+}
+
 func badRequest(msg string) *httpError {
 	return &httpError{status: http.StatusBadRequest, message: msg}
 }
 
-// decodeJSON reads a JSON object. Duplicate keys: the last wins. An empty
-// body is an object without fields, as body-parser has it.
-func decodeJSON(body io.Reader) (fields, error) {
-	b, err := readAll(body)
+// decodeJSON reads a JSON body as body-parser's strict parser: it must be an
+// object or an array, and an array has no fields (so validation answers
+// every field). Duplicate keys: the last wins. An empty body is an object
+// without fields.
+func decodeJSON(body io.Reader, charset string) (fields, error) {
+	text, err := readText(body, charset)
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
+	b := []byte(text)
+	trimmed := bytes.TrimLeft(b, " \t\r\n")
+	if len(trimmed) == 0 {
 		return fields{}, nil
 	}
-	// One Decoder both parses the object and tells where it ended, so
+	if trimmed[0] != '{' && trimmed[0] != '[' {
+		return nil, syntaxError(len(b) - len(trimmed))
+	}
+	// One Decoder both parses the value and tells where it ended, so
 	// trailing data is reported at its first byte.
 	dec := json.NewDecoder(bytes.NewReader(b))
-	var raw map[string]json.RawMessage
+	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return nil, badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", max(se.Offset-1, 0)))
-		case errors.As(err, &te):
-			return nil, badRequest("Request body must be a JSON object")
+		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+			return nil, syntaxError(int(max(se.Offset-1, 0)))
 		}
 		return nil, badRequest("Unexpected end of JSON input")
 	}
 	if rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
-		return nil, badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", len(b)-len(rest)))
+		return nil, syntaxError(len(b) - len(rest))
 	}
-	if raw == nil { // the body was the literal null
-		return nil, badRequest("Request body must be a JSON object")
+	if trimmed[0] == '[' {
+		return fields{}, nil
+	}
+	return jsonFields(raw), nil
+}
+
+func syntaxError(pos int) *httpError {
+	return badRequest(fmt.Sprintf("Unexpected token in JSON at position %d", pos))
+}
+
+// jsonFields returns the members of a syntactically valid JSON object.
+func jsonFields(obj json.RawMessage) fields {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &raw); err != nil {
+		return fields{}
 	}
 	f := make(fields, len(raw))
 	for k, v := range raw {
 		f[k] = jsonValue(v)
 	}
-	return f, nil
+	return f
 }
 
-// jsonValue classifies one syntactically valid JSON value. Strings are
-// decoded; invalid UTF-8 in them becomes U+FFFD.
+// jsonValue classifies one syntactically valid JSON value, keeping what
+// validation needs: strings decoded (invalid UTF-8 in them becomes U+FFFD),
+// numbers, an array's length, and an object's "length" member.
 func jsonValue(v json.RawMessage) auth.Value {
 	v = bytes.TrimSpace(v)
 	switch v[0] {
 	case 'n':
-		return auth.Value{Type: auth.ValueNull}
+		return auth.Null()
 	case 't', 'f':
-		return auth.Value{Type: auth.ValueBool}
+		return auth.Bool(v[0] == 't')
 	case '[':
-		return auth.Value{Type: auth.ValueArray}
+		var elems []json.RawMessage
+		json.Unmarshal(v, &elems)
+		return auth.Array(len(elems))
 	case '{':
-		return auth.Value{Type: auth.ValueObject}
+		var members map[string]json.RawMessage
+		json.Unmarshal(v, &members)
+		if m, ok := members["length"]; ok {
+			return auth.Object(auth.JSNumber(jsonValue(m)))
+		}
+		return auth.Object(auth.JSNumber(auth.Value{}))
 	case '"':
 		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return auth.Value{Type: auth.ValueObject} // unreachable: v was validated
-		}
+		json.Unmarshal(v, &s)
 		return auth.String(s)
 	}
-	return auth.Value{Type: auth.ValueNumber}
+	x, _ := strconv.ParseFloat(string(v), 64) // out of range: ±Inf, as JavaScript
+	return auth.Number(x)
 }
 
-// decodeForm reads an urlencoded body. A repeated field is an array.
+// decodeForm reads an urlencoded body as body-parser's extended parser (qs)
+// reads it. More than 1000 pairs is a 413, as body-parser answers.
 func decodeForm(body io.Reader) (fields, error) {
-	b, err := readAll(body)
+	s, err := readText(body, "")
 	if err != nil {
 		return nil, err
 	}
-	vals, err := url.ParseQuery(string(b))
-	if err != nil {
-		return nil, badRequest("Malformed form body")
+	n := qsCount(s)
+	if n > bodyQSParamLimit {
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge, message: "too many parameters"}
 	}
-	f := make(fields, len(vals))
-	for k, vs := range vals {
-		f[k] = formValue(vs)
-	}
-	return f, nil
+	return qsFields(parseQS(s, bodyQS(n))), nil
 }
 
-// formValue is the Value of a form field's values. Invalid UTF-8 becomes
-// U+FFFD, as a JSON decoder makes it, so every body type stores valid text.
-func formValue(vs []string) auth.Value {
-	if len(vs) == 1 {
-		return auth.String(strings.ToValidUTF8(vs[0], "\uFFFD"))
+func qsFields(m map[string]*qsNode) fields {
+	f := make(fields, len(m))
+	for k, v := range m {
+		f[k] = v.value()
 	}
-	return auth.Value{Type: auth.ValueArray}
+	return f
 }
 
-// decodeMultipart reads multipart form fields. A file part is refused with
-// multer's "Unexpected field"; a repeated field is an array.
+// decodeMultipart reads multipart form fields as multer's none() reads
+// them: a file part is refused with "Unexpected field - <name>"; a field
+// name in brackets builds arrays and objects and a repeated field is an
+// array, as with qs. Failures are worded as NestJS words busboy's.
 func decodeMultipart(body io.Reader, boundary string) (fields, error) {
 	if boundary == "" {
 		return nil, badRequest("Multipart: Boundary not found")
 	}
 	mr := multipart.NewReader(body, boundary)
-	vals := map[string][]string{}
+	var pairs []string
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -187,23 +339,23 @@ func decodeMultipart(body io.Reader, boundary string) (fields, error) {
 		if err != nil {
 			return nil, multipartError(err)
 		}
-		if isFilePart(p) {
-			return nil, badRequest("Unexpected field")
-		}
 		name := p.FormName()
-		b, err := readAll(p)
+		if isFilePart(p) {
+			return nil, badRequest("Unexpected field - " + name)
+		}
+		b, err := io.ReadAll(p)
 		if err != nil {
 			return nil, multipartError(err)
 		}
+		v, _ := text(b, "")
 		if name != "" {
-			vals[name] = append(vals[name], string(b))
+			pairs = append(pairs, url.QueryEscape(name)+"="+url.QueryEscape(v))
 		}
 	}
-	f := make(fields, len(vals))
-	for k, vs := range vals {
-		f[k] = formValue(vs)
-	}
-	return f, nil
+	// multer's append-field nests "a[b]" as qs does; reading the fields
+	// through the same parser keeps the two body types alike.
+	s := strings.Join(pairs, "&")
+	return qsFields(parseQS(s, bodyQS(len(pairs)))), nil
 }
 
 // isFilePart reports whether p is a file upload: its Content-Disposition
@@ -214,11 +366,19 @@ func isFilePart(p *multipart.Part) bool {
 	return err == nil && hasName
 }
 
-// multipartError keeps a body-limit error recognisable and turns any other
-// failure into a 400.
+// multipartError keeps a body-limit error recognisable and words any other
+// failure as NestJS words busboy's: a body that ends early is "Multipart:
+// Unexpected end of form", a bad part header "Multipart: Malformed part
+// header".
 func multipartError(err error) error {
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		return err
 	}
-	return badRequest("Malformed multipart body")
+	if he := (*httpError)(nil); errors.As(err, &he) {
+		return err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return badRequest("Multipart: Unexpected end of form")
+	}
+	return badRequest("Multipart: Malformed part header")
 }

@@ -63,7 +63,7 @@ type errorWriter struct {
 
 // write answers err: an *httpError with its own status, an *auth.Error by its
 // Kind, anything else as a 500 whose details go to the log only. The path in
-// the body is r.URL.Path, never the query.
+// the body is the path as sent (sentPath), never the query.
 func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
 	if errors.As(err, &he) {
@@ -91,7 +91,7 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		ew.logger.LogAttrs(r.Context(), slog.LevelError, "internal error",
 			slog.String("request_id", requestIDFrom(r.Context())),
-			slog.String("path", r.URL.Path),
+			slog.String("path", sentPath(r)),
 			slog.String("error", err.Error()))
 		ew.send(w, r, status, internalMessage)
 		return
@@ -114,7 +114,7 @@ func (ew errorWriter) send(w http.ResponseWriter, r *http.Request, status int, m
 		StatusCode: status,
 		Message:    message,
 		Timestamp:  isoMillis(ew.now()),
-		Path:       r.URL.Path,
+		Path:       sentPath(r),
 	})
 }
 

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -253,12 +255,20 @@ func (hs *harness) checkDoc(t *testing.T, method, target string, p payload, head
 	if method == http.MethodOptions {
 		return // CORS preflights are answered by middleware on every path
 	}
-	req := httptest.NewRequest(method, target, strings.NewReader(p.body))
+	req := httptest.NewRequest(method, target, strings.NewReader(contentOf(p.body, header["Content-Encoding"])))
 	if p.ctype != "" {
 		req.Header.Set("Content-Type", p.ctype)
 	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		if k != "Content-Encoding" {
+			req.Header.Set(k, v)
+		}
+	}
+	// The document names each path in its canonical form; the server
+	// matches any case and one trailing slash, as Express does.
+	// A percent-escape is not decoded for matching.
+	if p := strings.ToLower(req.URL.EscapedPath()); len(p) > 1 {
+		req.URL.Path, req.URL.RawPath = strings.TrimSuffix(p, "/"), ""
 	}
 	route, params, err := hs.router.FindRoute(req)
 	switch {
@@ -303,4 +313,24 @@ func (hs *harness) checkDoc(t *testing.T, method, target string, p payload, head
 func signupBody(tag string) payload {
 	return jsonBody(`{"firstName":"Evgeny","lastName":"Smirnov","login":"` + tag +
 		`","email":"` + tag + `@example.com","password":"correct horse battery"}`)
+}
+
+// contentOf is body as the document describes it: inflated per encoding
+// (gzip, deflate), without a leading byte order mark. A body that does not
+// inflate is returned as it is.
+func contentOf(body, encoding string) string {
+	var r io.Reader
+	var err error
+	switch strings.ToLower(encoding) {
+	case "gzip":
+		r, err = gzip.NewReader(strings.NewReader(body))
+	case "deflate":
+		r, err = zlib.NewReader(strings.NewReader(body))
+	}
+	if r != nil && err == nil {
+		if b, err := io.ReadAll(io.LimitReader(r, 1<<20)); err == nil {
+			body = string(b)
+		}
+	}
+	return strings.TrimPrefix(body, "\uFEFF")
 }

@@ -44,7 +44,7 @@ func TestHostileRequests(t *testing.T) {
 	const pw = "correct horse battery"
 
 	tenMB := strings.Repeat("x", 10<<20)
-	signinMissing := []string{"login should not be empty", "login must be a string", "password should not be empty", "password must be a string"}
+	signinMissing := []string{"login must be longer than or equal to 3 characters", "login must be a string", "password must be longer than or equal to 8 characters", "password must be a string"}
 	incorrect := []string{"The login or password is incorrect"}
 	tooLarge := []string{"Payload too large"}
 	deepObject := strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5000)
@@ -74,7 +74,7 @@ func TestHostileRequests(t *testing.T) {
 			wantStatus: 400, wantMessage: []string{"Unexpected token in JSON at position 10000"}},
 		{name: "JSON object nested 5,000 deep in a field", target: "/auth/signin", ctype: "application/json",
 			body:       `{"login":` + deepObject + `,"password":"x"}`,
-			wantStatus: 400, wantMessage: []string{"login must be a string"}},
+			wantStatus: 400, wantMessage: []string{"login must be longer than or equal to 3 and shorter than or equal to 24 characters", "login must be a string", "password must be longer than or equal to 8 characters"}},
 
 		// Duplicates.
 		{name: "duplicate JSON keys: the last wins", target: "/auth/signin", ctype: "application/json",
@@ -85,14 +85,14 @@ func TestHostileRequests(t *testing.T) {
 			wantStatus: 400, wantMessage: incorrect},
 		{name: "repeated form field is an array", target: "/auth/signin", ctype: "application/x-www-form-urlencoded",
 			body:       "login=hostile&login=hostile&password=" + url.QueryEscape(pw),
-			wantStatus: 400, wantMessage: []string{"login must be a string"}},
+			wantStatus: 400, wantMessage: []string{"login must be longer than or equal to 3 characters", "login must be a string"}},
 		{name: "repeated multipart field is an array", target: "/auth/signin", ctype: "multipart/form-data; boundary=b",
 			body:       "--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nx\r\n--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\ny\r\n--b\r\nContent-Disposition: form-data; name=\"login\"\r\n\r\nhostile\r\n--b--\r\n",
-			wantStatus: 400, wantMessage: []string{"password must be a string"}},
+			wantStatus: 400, wantMessage: []string{"password must be longer than or equal to 8 characters", "password must be a string"}},
 
 		// Encoding.
 		{name: "invalid UTF-8 in JSON strings", target: "/auth/signin", ctype: "application/json",
-			body: "{\"login\":\"host\xffile\",\"password\":\"\xfe\xfe\xfe\xfe\"}", wantStatus: 400, wantMessage: incorrect},
+			body: "{\"login\":\"host\xffile\",\"password\":\"\xfe\xfe\xfe\xfe\xfe\xfe\xfe\xfe\"}", wantStatus: 400, wantMessage: incorrect},
 		{name: "invalid UTF-8 in a form login", target: "/auth/signin", ctype: "application/x-www-form-urlencoded",
 			body: "login=host%FFile&password=" + url.QueryEscape(pw), wantStatus: 400, wantMessage: incorrect},
 		// Form bodies turn invalid UTF-8 into U+FFFD, as JSON does
@@ -110,14 +110,14 @@ func TestHostileRequests(t *testing.T) {
 		{name: "NUL bytes as the whole body", target: "/auth/signin", ctype: "application/json",
 			body: "\x00\x00\x00\x00", wantStatus: 400, wantMessage: []string{"Unexpected token in JSON at position 0"}},
 		{name: "NUL in the path", target: "/auth/signin%00", ctype: "application/json", body: signinAs("hostile", pw),
-			wantStatus: 404, wantMessage: []string{"Cannot POST /auth/signin\x00"}},
+			wantStatus: 404, wantMessage: []string{"Cannot POST /auth/signin%00"}},
 
 		// Headers.
 		{name: "1 MB User-Agent", target: "/auth/signin", ctype: "application/json", body: signinAs("hostile", pw),
 			header: map[string]string{"User-Agent": strings.Repeat("u", 1<<20)}, wantStatus: 200},
-		{name: "1 MB X-Request-Id", target: "/auth/signin", ctype: "application/json", body: signinAs("hostile", "wrong"),
+		{name: "1 MB X-Request-Id", target: "/auth/signin", ctype: "application/json", body: signinAs("hostile", "wrong password"),
 			header: map[string]string{"X-Request-Id": strings.Repeat("r", 1<<20)}, wantStatus: 400, wantMessage: incorrect},
-		{name: "1 MB Origin and request headers", target: "/auth/signin", ctype: "application/json", body: signinAs("hostile", "wrong"),
+		{name: "1 MB Origin and request headers", target: "/auth/signin", ctype: "application/json", body: signinAs("hostile", "wrong password"),
 			header:     map[string]string{"Origin": "http://" + strings.Repeat("o", 1<<20), "Access-Control-Request-Headers": strings.Repeat("h,", 1<<19)},
 			wantStatus: 400, wantMessage: incorrect},
 		{name: "1 MB Content-Type", target: "/auth/signin", ctype: "application/json; a=" + strings.Repeat("c", 1<<20), body: signinAs("hostile", pw),
@@ -138,7 +138,7 @@ func TestHostileRequests(t *testing.T) {
 			body: "--b\r\nContent-Disposition: form-data; name=\"login\"\r\n\r\nx\r\n--b--\r\n", wantStatus: 400, wantMessage: signinMissing},
 		{name: "multipart with a file part", target: "/auth/signup", ctype: "multipart/form-data; boundary=b",
 			body:       "--b\r\nContent-Disposition: form-data; name=\"login\"\r\n\r\nfilepart\r\n--b\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--b--\r\n",
-			wantStatus: 400, wantMessage: []string{"Unexpected field"}},
+			wantStatus: 400, wantMessage: []string{"Unexpected field - avatar"}},
 
 		// The refresh token in the query.
 		{name: "rt repeated", target: "/auth/refresh?rt=a&rt=b", wantStatus: 401, wantMessage: []string{"Invalid token"}},
@@ -146,9 +146,9 @@ func TestHostileRequests(t *testing.T) {
 		{name: "rt repeated 10,000 times", target: "/auth/refresh?" + strings.Repeat("rt=x&", 9999) + "rt=x", wantStatus: 401, wantMessage: []string{"Invalid token"}},
 		// net/url refuses a query of more than 10,000 parameters whole, and
 		// a semicolon pair alone: the handler then sees no rt at all.
-		{name: "more than 10,000 query parameters", target: "/auth/refresh?" + strings.Repeat("rt=x&", 10001), wantStatus: 400, wantMessage: []string{"Refresh token must not be empty"}},
+		{name: "more than 10,000 query parameters: the first 1000 read", target: "/auth/refresh?" + strings.Repeat("rt=x&", 10001), wantStatus: 401, wantMessage: []string{"Invalid token"}},
 		{name: "rt of 1 MB", target: "/auth/refresh?rt=" + strings.Repeat("A", 1<<20), wantStatus: 401, wantMessage: []string{"Invalid token"}},
-		{name: "rt with a semicolon", target: "/auth/refresh?rt=a;b", wantStatus: 400, wantMessage: []string{"Refresh token must not be empty"}},
+		{name: "rt with a semicolon: part of the token", target: "/auth/refresh?rt=a;b", wantStatus: 401, wantMessage: []string{"Invalid token"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

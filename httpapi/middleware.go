@@ -84,7 +84,7 @@ func logRequests(logger *slog.Logger, observe func(method, route string, status 
 		logger.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
-			slog.String("path", r.URL.Path),
+			slog.String("path", sentPath(r)),
 			slog.Int("status", sw.status),
 			slog.Duration("duration", took),
 			slog.String("request_id", id),
@@ -141,8 +141,9 @@ const (
 // cors lets browsers on allowed origins call the API with credentials. With
 // no origins, or just "*", every origin is allowed and reflected (never "*",
 // which browsers refuse with credentials); otherwise only the listed
-// origins, compared exactly. A preflight (OPTIONS with
-// Access-Control-Request-Method) is answered 204 here, whatever the route.
+// origins, compared exactly. Every OPTIONS request is answered 204 here,
+// whatever the path, as the cors package answers it for Express: with the
+// preflight headers when the origin is allowed.
 func cors(origins []string, next http.Handler) http.Handler {
 	anyOrigin := len(origins) == 0 || (len(origins) == 1 && origins[0] == "*")
 	allowed := func(o string) bool { return anyOrigin || slices.Contains(origins, o) }
@@ -155,7 +156,7 @@ func cors(origins []string, next http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
 		}
-		if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		if r.Method != http.MethodOptions {
 			if ok {
 				h.Set("Access-Control-Expose-Headers", corsExpose)
 			}
@@ -168,6 +169,7 @@ func cors(origins []string, next http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Methods", corsAllowMethods)
 			h.Set("Access-Control-Allow-Headers", requestedHeaders(r))
 			h.Set("Access-Control-Max-Age", corsMaxAge)
+			h.Set("Access-Control-Expose-Headers", corsExpose)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -63,8 +63,18 @@ func TestCORS(t *testing.T) {
 			"Access-Control-Allow-Origin": app, "Access-Control-Allow-Credentials": "true",
 		}},
 		{"no origin", nil, "GET", "/healthz", nil, 200, map[string]string{"Access-Control-Allow-Origin": ""}},
-		{"OPTIONS without a request method is not a preflight", nil, "OPTIONS", "/auth/signin", map[string]string{"Origin": app}, 405, map[string]string{
+		{"OPTIONS without a request method is answered as a preflight", nil, "OPTIONS", "/auth/signin", map[string]string{"Origin": app}, 204, map[string]string{
+			"Access-Control-Allow-Origin": app, "Access-Control-Allow-Credentials": "true",
+			"Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+		}},
+		{"OPTIONS on an unknown path", nil, "OPTIONS", "/no/such/path", map[string]string{"Origin": app}, 204, map[string]string{
 			"Access-Control-Allow-Origin": app,
+		}},
+		{"OPTIONS without an Origin", nil, "OPTIONS", "/auth/refresh", nil, 204, map[string]string{
+			"Access-Control-Allow-Origin": "",
+		}},
+		{"OPTIONS from an origin not allowed: 204 without CORS headers", []string{app}, "OPTIONS", "/auth/signin", map[string]string{"Origin": "http://evil.example"}, 204, map[string]string{
+			"Access-Control-Allow-Origin": "", "Access-Control-Allow-Methods": "",
 		}},
 	}
 	for _, tt := range tests {

@@ -24,7 +24,7 @@ type Config struct {
 	// CORSOrigins lists the browser origins allowed to call with credentials.
 	// Empty or ["*"] allows (reflects) any origin.
 	CORSOrigins []string
-	// MaxBodyBytes bounds a request body; a larger one is a 413. Default 64 KiB.
+	// MaxBodyBytes bounds a request body; a larger one is a 413. Default 100 KiB (102,400 bytes), body-parser's.
 	MaxBodyBytes int64
 	// JWKS returns the current JSON Web Key Set served at
 	// /.well-known/jwks.json; nil serves an empty set.
@@ -51,7 +51,7 @@ type Config struct {
 }
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
-const DefaultMaxBodyBytes = 64 << 10
+const DefaultMaxBodyBytes = 100 << 10
 
 // NewServer returns the HTTP API over svc. Every response, including an
 // unknown route (404), a wrong method (405, with Allow), a body too large
@@ -85,8 +85,9 @@ func (c Config) withDefaults() Config {
 
 // middleware wraps h in what every request gets, outermost first: the
 // client IP, request id and access log, panic recovery, security headers,
-// CORS.
+// CORS, and the path matching of Express.
 func middleware(cfg Config, ew errorWriter, h http.Handler) http.Handler {
+	h = expressPaths(h)
 	h = cors(cfg.CORSOrigins, h)
 	h = securityHeaders(h)
 	h = recoverPanics(ew, h)
@@ -128,13 +129,52 @@ func routeErrors(ew errorWriter, mux *http.ServeMux) http.Handler {
 		}
 		rec := &headerRecorder{header: http.Header{}}
 		h.ServeHTTP(rec, r)
-		msg := fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)
+		msg := fmt.Sprintf("Cannot %s %s", r.Method, sentPath(r))
 		if rec.status == http.StatusMethodNotAllowed {
 			ew.write(w, r, &httpError{status: http.StatusMethodNotAllowed, message: msg, allow: rec.header.Get("Allow")})
 			return
 		}
 		ew.write(w, r, &httpError{status: http.StatusNotFound, message: msg})
 	})
+}
+
+// expressPaths routes paths as Express does by default: case-insensitively
+// and with one trailing slash ignored, matching the path as sent (a
+// percent-escape is not decoded for matching, so "/auth/%73ignin" is not
+// signin). It sets r.URL.Path to that canonical form, in place, so the
+// ServeMux and every later layer see it; sentPath keeps the path as sent
+// for answers and logs.
+func expressPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.ToLower(sentPath(r))
+		if len(p) > 1 && strings.HasSuffix(p, "/") {
+			p = p[:len(p)-1]
+		}
+		r.URL.Path, r.URL.RawPath = p, ""
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sentPath is the path of r as the client sent it: escapes kept, without
+// the query string (which may hold a refresh token).
+func sentPath(r *http.Request) string {
+	p := r.RequestURI
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if !strings.HasPrefix(p, "/") {
+		// The absolute form (http://host/path), or a request built
+		// without RequestURI.
+		if i := strings.Index(p, "://"); i >= 0 {
+			p = p[i+3:]
+			if j := strings.IndexByte(p, '/'); j >= 0 {
+				return p[j:]
+			}
+			return "/"
+		}
+		return r.URL.EscapedPath()
+	}
+	return p
 }
 
 // unclean reports whether the ServeMux would redirect p to a cleaned path.

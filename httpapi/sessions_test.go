@@ -139,19 +139,31 @@ func TestBearerEndpoints(t *testing.T) {
 func TestFormInvalidUTF8IsReplaced(t *testing.T) {
 	hs := newHarness(t, httpapi.Config{})
 	for _, p := range []payload{
-		formBody("firstName", "\xff\xfeAnna", "lastName", "B", "login", "utf\xc3x", "email", "utf8form@example.com", "password", "correct horse battery"),
+		// Raw invalid bytes, in an urlencoded body and a multipart one,
+		// become U+FFFD, as body-parser and busboy decode bodies.
+		{"application/x-www-form-urlencoded", "firstName=\xff\xfeAnna&lastName=B&login=raw\xc3x&email=raw@example.com&password=correct+horse+battery"},
 		multipartBody("firstName", "\xff\xfeAnna", "lastName", "B", "login", "mp\xc3x", "email", "utf8mp@example.com", "password", "correct horse battery"),
 	} {
 		hs.do(t, "POST", "/auth/signup", p, nil).tokens(t)
 	}
-	for _, login := range []string{"utf\uFFFDx", "mp\uFFFDx"} {
+	for _, login := range []string{"raw\uFFFDx", "mp\uFFFDx"} {
 		u, err := hs.db.UserByLoginKey(context.Background(), auth.Fold(login))
 		if err != nil {
 			t.Fatalf("user %q: %v", login, err)
 		}
-		if u.FirstName != "\uFFFDAnna" || !utf8.ValidString(u.Login) {
-			t.Errorf("stored %q / %q, want invalid bytes replaced by U+FFFD", u.FirstName, u.Login)
+		if u.FirstName != "\uFFFD\uFFFDAnna" || !utf8.ValidString(u.Login) {
+			t.Errorf("stored %q / %q, want each invalid byte replaced by U+FFFD", u.FirstName, u.Login)
 		}
+	}
+	// A percent-escape that does not decode to UTF-8 leaves its whole
+	// value as written, as qs's decodeURIComponent failure leaves it.
+	hs.do(t, "POST", "/auth/signup", formBody("firstName", "\xff\xfeAnna", "lastName", "B", "login", "esc\xc3x", "email", "esc@example.com", "password", "correct horse battery"), nil).tokens(t)
+	u, err := hs.db.UserByLoginKey(context.Background(), auth.Fold("esc%C3x"))
+	if err != nil {
+		t.Fatalf("user esc%%C3x: %v", err)
+	}
+	if u.FirstName != "%FF%FEAnna" {
+		t.Errorf("stored first name %q, want %q", u.FirstName, "%FF%FEAnna")
 	}
 }
 

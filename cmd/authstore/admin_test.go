@@ -194,6 +194,14 @@ func TestPasswordPolicyFlags(t *testing.T) {
 	if _, err := cli(t, nil, "serve", "--db", filepath.Join(dir, "b.db"), "--password-min-length", "7"); exitCode(err) != 2 {
 		t.Errorf("--password-min-length 7: %v, want a usage error", err)
 	}
+	if _, err := cli(t, nil, "serve", "--db", filepath.Join(dir, "b.db"), "--allow-common-passwords", "--password-blocklist", list); exitCode(err) != 2 {
+		t.Errorf("--allow-common-passwords with --password-blocklist: %v, want a usage error", err)
+	}
+
+	// A practice deployment turns the check off; signin still validates.
+	p := startServer(t, map[string]string{"AUTHSTORE_ALLOW_COMMON_PASSWORDS": "true"}, "--db", filepath.Join(dir, "c.db"))
+	p.post(t, "/auth/signup", map[string]any{"firstName": "A", "lastName": "B", "login": "fixture", "email": "fixture@example.com", "password": "12345678"}).want(t, 200, "")
+	p.post(t, "/auth/signin", map[string]any{"login": "fixture", "password": "12345678"}).want(t, 200, "")
 }
 
 // TestPostgresMigrateCommand runs `authstore migrate` on PostgreSQL.

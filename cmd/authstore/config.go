@@ -25,6 +25,7 @@ type serveConfig struct {
 	PasswordMaxLength int
 	PasswordMinLength int
 	PasswordBlocklist string
+	AllowCommon       bool
 	LogFormat         string
 	LogLevel          string
 	MaxBodyBytes      int64
@@ -145,9 +146,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&c.PasswordMaxLength, "password-max-length", 128, "longest accepted password, in characters (at least 64)")
 	fs.IntVar(&c.PasswordMinLength, "password-min-length", 8, "shortest password signup accepts, in characters (at least 8; NIST SP 800-63B asks 15 where the password is the only factor)")
 	fs.StringVar(&c.PasswordBlocklist, "password-blocklist", "", "file of passwords signup refuses as too common, one per line (added to the built-in list of about 49,000)")
+	fs.BoolVar(&c.AllowCommon, "allow-common-passwords", false, "let signup accept commonly used passwords (for practice deployments whose fixtures use them; never in production)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 64<<10, "largest accepted request body in bytes")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 100<<10, "largest accepted request body in bytes, counted after Content-Encoding (body-parser's 100kb)")
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", 100, "signup and signin requests per minute per client IP (0: no limit)")
 	fs.IntVar(&c.IPRefreshLimit, "ip-refresh-rate-limit", 1000, "requests per minute per client IP on every other route (0: no limit)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 112<<20, "soft limit of the Go heap in bytes, so garbage collection runs sooner under a flood (0: none; GOMEMLIMIT wins)")
@@ -240,6 +242,8 @@ func (c serveConfig) check() error {
 		return bad("password-min-length", "must be at least 8 and at most --password-max-length")
 	case strings.TrimSpace(strings.ReplaceAll(c.CORSOrigins, ",", "")) == "":
 		return bad("cors-origins", "must be * (any origin) or a list of origins")
+	case c.AllowCommon && c.PasswordBlocklist != "":
+		return bad("allow-common-passwords", "turns the common-password check off; it cannot be used with --password-blocklist")
 	case c.MaxBodyBytes < 1024:
 		return bad("max-body-bytes", "must be at least 1024")
 	case c.MemoryLimit < 0:

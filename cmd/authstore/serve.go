@@ -77,9 +77,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopKeys()
 	go keys.Run(keysCtx)
 
-	blocklist, err := loadBlocklist(cfg.PasswordBlocklist)
-	if err != nil {
-		return err
+	var common auth.PasswordBlocklist
+	if !cfg.AllowCommon {
+		blocklist, err := loadBlocklist(cfg.PasswordBlocklist)
+		if err != nil {
+			return err
+		}
+		common = blocklist
+	} else {
+		log.Warn("the common-password check is off (--allow-common-passwords): signup accepts passwords such as 12345678")
 	}
 	hasher := password.New(password.Options{Params: password.OWASP()})
 	m := metrics.New(metrics.Sources{
@@ -103,7 +109,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RefreshGrace:       cfg.RefreshGrace,
 		PasswordMaxLength:  cfg.PasswordMaxLength,
 		PasswordMinLength:  cfg.PasswordMinLength,
-		CommonPasswords:    blocklist,
+		CommonPasswords:    common,
 		IPRateLimit:        cfg.IPRateLimit,
 		IPRefreshRateLimit: cfg.IPRefreshLimit,
 		Logger:             log,
