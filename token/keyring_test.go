@@ -3,10 +3,12 @@ package token_test
 import (
 	"bytes"
 	"context"
+	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/token"
+	"github.com/go-jose/go-jose/v4"
 )
 
 // memStore is an in-memory token.KeyStore.
@@ -460,5 +463,54 @@ func TestReloadRefusesAlteredPublicKey(t *testing.T) {
 	}
 	if !bytes.Equal(keys.JWKS(), before) {
 		t.Error("the JWKS changed after a refused reload")
+	}
+}
+
+// TestES256LowS checks that the signer only issues ES256 signatures with
+// s <= n/2, and that Verify refuses the (r, n-s) spelling of a valid token,
+// which go-jose alone accepts.
+func TestES256LowS(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: t0}
+	keys := mustKeys(t, token.KeysConfig{Store: &memStore{}, Sealer: newSealer(t, 1), Algorithm: token.ES256, Now: clk.Now, Retention: time.Hour})
+	n := elliptic.P256().Params().N
+	half := new(big.Int).Rsh(n, 1)
+	var pub jose.JSONWebKey
+	for i := range 300 {
+		tok := sign(t, keys, t0)
+		dot := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+		if err != nil || len(sig) != 64 {
+			t.Fatalf("token %d: signature of %d bytes: %v", i, len(sig), err)
+		}
+		s := new(big.Int).SetBytes(sig[32:])
+		if s.Cmp(half) > 0 {
+			t.Fatalf("token %d: signed with high S", i)
+		}
+		if _, err := keys.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("token %d: Verify: %v", i, err)
+		}
+		if i >= 20 {
+			continue // the flip below needs only a few tokens
+		}
+		new(big.Int).Sub(n, s).FillBytes(sig[32:])
+		high := tok[:dot+1] + base64.RawURLEncoding.EncodeToString(sig)
+		if pub.Key == nil {
+			var set jose.JSONWebKeySet
+			if err := json.Unmarshal(keys.JWKS(), &set); err != nil || len(set.Keys) != 1 {
+				t.Fatalf("JWKS: %v", err)
+			}
+			pub = set.Keys[0]
+		}
+		jws, err := jose.ParseSigned(high, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jws.Verify(pub); err != nil {
+			t.Fatalf("token %d: (r, n-s) does not verify with go-jose: %v", i, err)
+		}
+		if _, err := keys.Verify(context.Background(), high); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Fatalf("token %d with (r, n-s): %v, want ErrInvalidToken", i, err)
+		}
 	}
 }

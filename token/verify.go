@@ -46,6 +46,9 @@ func (k *Keys) Verify(ctx context.Context, raw string) (auth.AccessClaims, error
 	if h.Algorithm != jwk.Algorithm {
 		return none, fmt.Errorf("token: verify: alg does not match the key: %w", auth.ErrInvalidToken)
 	}
+	if h.Algorithm == ES256 && !lowS(jws.Signatures[0].Signature) {
+		return none, fmt.Errorf("token: verify: ES256 signature with high S: %w", auth.ErrInvalidToken)
+	}
 	payload, err := jws.Verify(jwk.Key)
 	if err != nil {
 		return none, fmt.Errorf("token: verify: bad signature: %w", auth.ErrInvalidToken)

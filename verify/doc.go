@@ -17,7 +17,9 @@
 //     matching curve for ES*, RSA of at least 2048 bits for RS* and PS*).
 //     Only public asymmetric keys are taken from the JWKS, so a token MACed
 //     with a public key's bytes (the HS256 confusion attack) can never pass;
-//   - the signature verifies;
+//   - the signature verifies, and an ECDSA signature has s at most half the
+//     curve order ("low S"): (r, n-s) verifies too, and would be a second
+//     spelling of the same token, so it is refused (authstore signs low S);
 //   - "iss" equals Config.Issuer, and "aud" equals Config.Audience or is an
 //     array containing it;
 //   - "sub" and "exp" are present; exp is after now and "nbf" and "iat", when

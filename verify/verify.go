@@ -217,6 +217,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if !k.fits(h.Algorithm) {
 		return nil, fmt.Errorf("verify: alg does not fit the key: %w", ErrInvalid)
 	}
+	if !lowS(k.key, jws.Signatures[0].Signature) {
+		return nil, fmt.Errorf("verify: ECDSA signature with high S: %w", ErrInvalid)
+	}
 	raw, err := jws.Verify(k.key)
 	if err != nil {
 		return nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)

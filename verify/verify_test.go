@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -735,4 +736,38 @@ func TestConcurrentVerify(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestECDSAHighSRefused takes a valid ES256 token and replaces its s with
+// n-s: the signature still verifies mathematically, but it is a second
+// spelling of the same token and must be refused.
+func TestECDSAHighSRefused(t *testing.T) {
+	t.Parallel()
+	es := newKey(t, jose.ES256, "es")
+	srv := newJWKSServer(t, es)
+	clk := newClock()
+	v := newVerifier(t, srv, clk, nil)
+	n := elliptic.P256().Params().N
+	for i := range 20 {
+		tok := es.token(t, clk.Now(), nil)
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("token %d (low S): %v", i, err)
+		}
+		high := flipS(t, tok, n)
+		if hasLowS(t, high, n) {
+			t.Fatalf("token %d: flipped signature still has low S", i)
+		}
+		// The flipped signature is mathematically valid: go-jose alone
+		// accepts it, so the refusal below is the low-S rule.
+		jws, err := jose.ParseSigned(high, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jws.Verify(es.pub); err != nil {
+			t.Fatalf("token %d: (r, n-s) does not verify with go-jose: %v", i, err)
+		}
+		if _, err := v.Verify(context.Background(), high); !errors.Is(err, verify.ErrInvalid) {
+			t.Fatalf("token %d with (r, n-s): %v, want ErrInvalid", i, err)
+		}
+	}
 }
