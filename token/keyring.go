@@ -121,6 +121,8 @@ func checkAlg(alg string) error {
 	switch alg {
 	case EdDSA, ES256, RS256:
 		return nil
+	case HS256:
+		return errors.New("token: HS256 signs with the shared secret, which authstore neither stores nor rotates; signing keys and their rotation are for EdDSA, ES256 and RS256 only")
 	}
 	return fmt.Errorf("token: unsupported signing algorithm %q", alg)
 }

@@ -142,15 +142,24 @@ type claims struct {
 // Subject, ID, IssuedAt and ExpiresAt are required, and ExpiresAt must be
 // after IssuedAt. ctx is not consulted: signing does not block.
 func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
+	payload, err := encodeClaims(c)
+	if err != nil {
+		return "", err
+	}
+	return compact(s.header, payload, s.signature)
+}
+
+// encodeClaims checks c as Sign requires and returns its JSON payload.
+func encodeClaims(c auth.AccessClaims) ([]byte, error) {
 	switch {
 	case c.Subject == "":
-		return "", errors.New("token: sign: empty subject")
+		return nil, errors.New("token: sign: empty subject")
 	case c.ID == "":
-		return "", errors.New("token: sign: empty token id")
+		return nil, errors.New("token: sign: empty token id")
 	case c.IssuedAt.IsZero() || c.ExpiresAt.IsZero():
-		return "", errors.New("token: sign: issue and expiry times are required")
+		return nil, errors.New("token: sign: issue and expiry times are required")
 	case !c.ExpiresAt.After(c.IssuedAt):
-		return "", errors.New("token: sign: expiry is not after issue time")
+		return nil, errors.New("token: sign: expiry is not after issue time")
 	}
 	payload, err := json.Marshal(claims{
 		Issuer:    c.Issuer,
@@ -162,13 +171,20 @@ func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
 		SessionID: c.SessionID,
 	})
 	if err != nil {
-		return "", fmt.Errorf("token: sign: %w", err)
+		return nil, fmt.Errorf("token: sign: %w", err)
 	}
+	return payload, nil
+}
+
+// compact returns the compact JWS header.payload.signature, where header is
+// the base64url header followed by "." and sign computes the signature of
+// the signing input.
+func compact(header string, payload []byte, sign func([]byte) ([]byte, error)) (string, error) {
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
-	buf = append(buf, s.header...)
+	buf := make([]byte, 0, len(header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
+	buf = append(buf, header...)
 	buf = enc.AppendEncode(buf, payload)
-	sig, err := s.signature(buf)
+	sig, err := sign(buf)
 	if err != nil {
 		return "", fmt.Errorf("token: sign: %w", err)
 	}
