@@ -410,9 +410,16 @@ func TestLoadKeysErrors(t *testing.T) {
 		{
 			name:    "unsupported algorithm",
 			store:   &memStore{},
-			alg:     "HS256",
+			alg:     "HS512",
 			sealer:  s,
 			wantMsg: "unsupported",
+		},
+		{
+			name:    "HS256 has no keys",
+			store:   &memStore{},
+			alg:     token.HS256,
+			sealer:  s,
+			wantMsg: "EdDSA, ES256 and RS256 only",
 		},
 	}
 	for _, tt := range tests {
