@@ -73,6 +73,14 @@ type SigningKey struct {
 	// ActivatesAt is when the key may start signing; it is later than
 	// CreatedAt by at least the time verifiers may cache the JWKS.
 	ActivatesAt time.Time
+	// RemovedAt is when the key was taken out of the JWKS ahead of its
+	// time (authstore keys retire), zero if it was not. A removed key
+	// never signs again.
+	RemovedAt time.Time
+	// RefusedAt is when the service was told to stop accepting the key's
+	// tokens too (keys retire --now), zero if it was not; it is set only
+	// with RemovedAt.
+	RefusedAt time.Time
 }
 
 // LoginFailures is the failed-signin record of one throttle key: the Service
@@ -155,6 +163,10 @@ type Store interface {
 	// CreateSigningKey inserts k, or returns ErrDuplicate if its ID or its
 	// Serial exists, including by a concurrent insert.
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
+	// RemoveSigningKey sets RemovedAt of key id to at and, if refuse, its
+	// RefusedAt to at too; a time already set is kept, so repeating it is
+	// not an error. It returns ErrNotFound if there is no such key.
+	RemoveSigningKey(ctx context.Context, id string, at time.Time, refuse bool) error
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

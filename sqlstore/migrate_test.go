@@ -13,7 +13,7 @@ import (
 )
 
 // latestVersion is the version of the newest migration.
-const latestVersion = 2
+const latestVersion = 3
 
 func TestSQLiteConcurrentMigrate(t *testing.T) {
 	t.Parallel()
@@ -126,8 +126,13 @@ func testUpgradeFromInit(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	if len(applied) != 1 || applied[0].Version != 2 || !applied[0].Applied || applied[0].AppliedAt.IsZero() {
-		t.Errorf("Migrate applied %+v, want only version 2, with its time", applied)
+	if len(applied) != latestVersion-1 {
+		t.Errorf("Migrate applied %+v, want versions 2 to %d", applied, latestVersion)
+	}
+	for i, m := range applied {
+		if m.Version != int64(i+2) || !m.Applied || m.AppliedAt.IsZero() {
+			t.Errorf("Migrate applied %+v, want version %d with its time", m, i+2)
+		}
 	}
 
 	keys, err := db.SigningKeys(ctx)
@@ -175,7 +180,7 @@ func testMigrationStatus(t *testing.T, dsn, dialect string) {
 	if got := db.Dialect(); got != dialect {
 		t.Errorf("Dialect() = %q, want %q", got, dialect)
 	}
-	wantNames := []string{"00001_init.sql", "00002_accounts.sql"}
+	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql"}
 	check := func(status []sqlstore.Migration, applied bool) {
 		t.Helper()
 		if len(status) != len(wantNames) {

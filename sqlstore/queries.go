@@ -8,7 +8,7 @@ import (
 const (
 	userColumns    = `id, first_name, last_name, login, login_key, email, email_key, password_hash, created_at, updated_at, disabled_at`
 	sessionColumns = `id, user_id, generation, rotated_at, created_at, last_used_at, revoked_at, user_agent, ip`
-	keyColumns     = `id, serial, algorithm, private, public, created_at, activates_at`
+	keyColumns     = `id, serial, algorithm, private, public, created_at, activates_at, removed_at, refused_at`
 )
 
 // queries holds the text of every statement, written once for both dialects
@@ -24,7 +24,7 @@ type queries struct {
 
 	loginFailures, addLoginFailure, clearLoginFailures, deleteLoginFailures string
 
-	signingKeys, createSigningKey string
+	signingKeys, createSigningKey, removeSigningKey string
 }
 
 // newQueries returns every statement with its placeholders rewritten by bind.
@@ -67,7 +67,10 @@ func newQueries(bind func(string) string) queries {
 			(SELECT login_key FROM login_failures WHERE last_failure_at < ? LIMIT ?)`),
 
 		signingKeys:      bind(`SELECT ` + keyColumns + ` FROM signing_keys ORDER BY serial`),
-		createSigningKey: bind(`INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		createSigningKey: bind(`INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		// refused_at's parameter is NULL unless the tokens are refused too.
+		removeSigningKey: bind(`UPDATE signing_keys SET removed_at = COALESCE(removed_at, ?), refused_at = COALESCE(refused_at, ?)
+			WHERE id = ?`),
 	}
 }
 

@@ -383,11 +383,13 @@ func (db *DB) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 		var (
 			k                  auth.SigningKey
 			created, activates int64
+			removed, refused   sql.NullInt64
 		)
-		if err := rows.Scan(&k.ID, &k.Serial, &k.Algorithm, &k.Private, &k.Public, &created, &activates); err != nil {
+		if err := rows.Scan(&k.ID, &k.Serial, &k.Algorithm, &k.Private, &k.Public, &created, &activates, &removed, &refused); err != nil {
 			return nil, db.wrap(ctx, op, err)
 		}
 		k.CreatedAt, k.ActivatesAt = fromMillis(created), fromMillis(activates)
+		k.RemovedAt, k.RefusedAt = fromNullMillis(removed), fromNullMillis(refused)
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -403,11 +405,22 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *auth.SigningKey) error {
 	defer cancel()
 	_, err := db.run(ctx, db.q.createSigningKey,
 		k.ID, k.Serial, k.Algorithm, nonNil(k.Private), nonNil(k.Public),
-		millis(k.CreatedAt), millis(k.ActivatesAt))
+		millis(k.CreatedAt), millis(k.ActivatesAt), nullMillis(k.RemovedAt), nullMillis(k.RefusedAt))
 	if err != nil {
 		return db.wrap(ctx, "create signing key", err)
 	}
 	return nil
+}
+
+// RemoveSigningKey sets removed_at of key id to at unless it is set, and
+// likewise refused_at if refuse. It returns an error wrapping
+// auth.ErrNotFound if there is no such key.
+func (db *DB) RemoveSigningKey(ctx context.Context, id string, at time.Time, refuse bool) error {
+	refused := sql.NullInt64{}
+	if refuse {
+		refused = nullMillis(at)
+	}
+	return db.update(ctx, "remove signing key", db.q.removeSigningKey, nullMillis(at), refused, id)
 }
 
 // update runs an UPDATE of one row by id and returns an error wrapping

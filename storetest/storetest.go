@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"SigningKeys", testSigningKeys},
 		{"DuplicateSigningKey", testDuplicateSigningKey},
 		{"DuplicateSigningKeySerial", testDuplicateSigningKeySerial},
+		{"RemoveSigningKey", testRemoveSigningKey},
 		{"UserDisabled", testUserDisabled},
 		{"CreateDisabledUser", testCreateDisabledUser},
 		{"Users", testUsers},
@@ -489,6 +490,59 @@ func testDuplicateSigningKey(t *testing.T, s auth.Store) {
 	}
 	if len(keys) != 1 || keys[0].Algorithm != "EdDSA" {
 		t.Errorf("SigningKeys = %+v, want only the first k1", keys)
+	}
+}
+
+func testRemoveSigningKey(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	for i, id := range []string{"k1", "k2", "k3"} {
+		k := &auth.SigningKey{ID: id, Serial: int64(i + 1), Algorithm: "EdDSA", Private: []byte("p"), Public: []byte("{}"), CreatedAt: at(0), ActivatesAt: at(0)}
+		if err := s.CreateSigningKey(ctx, k); err != nil {
+			t.Fatalf("CreateSigningKey(%s): %v", id, err)
+		}
+	}
+	// A created key with the removal times set keeps them.
+	pre := &auth.SigningKey{ID: "k4", Serial: 4, Algorithm: "EdDSA", Private: []byte("p"), Public: []byte("{}"),
+		CreatedAt: at(0), ActivatesAt: at(0), RemovedAt: at(time.Minute), RefusedAt: at(time.Minute)}
+	if err := s.CreateSigningKey(ctx, pre); err != nil {
+		t.Fatalf("CreateSigningKey(k4): %v", err)
+	}
+	steps := []struct {
+		id     string
+		at     time.Time
+		refuse bool
+	}{
+		{"k1", at(time.Hour), false},
+		{"k1", at(2 * time.Hour), true},  // keeps the first removal, refuses now
+		{"k1", at(3 * time.Hour), true},  // changes nothing
+		{"k2", at(4 * time.Hour), true},  // both at once
+		{"k4", at(5 * time.Hour), false}, // keeps both
+	}
+	for _, st := range steps {
+		if err := s.RemoveSigningKey(ctx, st.id, st.at, st.refuse); err != nil {
+			t.Fatalf("RemoveSigningKey(%s, %v): %v", st.id, st.refuse, err)
+		}
+	}
+	if err := s.RemoveSigningKey(ctx, "nope", at(time.Hour), true); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("RemoveSigningKey(unknown) = %v, want ErrNotFound", err)
+	}
+	keys, err := s.SigningKeys(ctx)
+	if err != nil {
+		t.Fatalf("SigningKeys: %v", err)
+	}
+	want := []struct{ removed, refused time.Time }{
+		{at(time.Hour), at(2 * time.Hour)},
+		{at(4 * time.Hour), at(4 * time.Hour)},
+		{},
+		{at(time.Minute), at(time.Minute)},
+	}
+	if len(keys) != len(want) {
+		t.Fatalf("SigningKeys = %d keys, want %d", len(keys), len(want))
+	}
+	for i, w := range want {
+		if !sameTime(keys[i].RemovedAt, w.removed) || !sameTime(keys[i].RefusedAt, w.refused) {
+			t.Errorf("key %s removed, refused = %v, %v; want %v, %v", keys[i].ID, keys[i].RemovedAt, keys[i].RefusedAt, w.removed, w.refused)
+		}
 	}
 }
 

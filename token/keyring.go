@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,10 @@ type KeyStore interface {
 	// CreateSigningKey inserts k, or returns an error wrapping
 	// auth.ErrDuplicate if its ID or Serial exists.
 	CreateSigningKey(ctx context.Context, k *auth.SigningKey) error
+	// RemoveSigningKey sets RemovedAt of key id to at, and RefusedAt too
+	// if refuse, keeping times already set; it returns an error wrapping
+	// auth.ErrNotFound if there is no such key.
+	RemoveSigningKey(ctx context.Context, id string, at time.Time, refuse bool) error
 }
 
 var (
@@ -67,6 +72,12 @@ type KeysConfig struct {
 // whose ActivatesAt is not after t, so all instances agree on it without
 // talking to each other. A key is retired when a key of greater Serial
 // activates, and it leaves the JWKS Retention later.
+//
+// A key removed by Retire leaves the chain at the next load: it is out of
+// the JWKS and never signs; if it was the active key, the next key of the
+// chain signs at once, before its ActivatesAt. Its tokens keep verifying
+// (in Verify, not in the JWKS) until they expire, unless it was removed with
+// refuse, in which case Verify refuses them from that load on.
 type Keys struct {
 	cfg KeysConfig
 	cur atomic.Pointer[keySet]
@@ -121,14 +132,17 @@ func checkAlg(alg string) error {
 	switch alg {
 	case EdDSA, ES256, RS256:
 		return nil
+	case HS256:
+		return errors.New("token: HS256 signs with the shared secret, which authstore neither stores nor rotates; signing keys and their rotation are for EdDSA, ES256 and RS256 only")
 	}
 	return fmt.Errorf("token: unsupported signing algorithm %q", alg)
 }
 
 // Load reads every key from the store and replaces the loaded set. If the
-// store holds no key, it creates one of the configured algorithm, active at
-// once (no verifier can have cached a JWKS yet); if another process creates
-// one at the same moment, both load the one that won the serial.
+// store holds no key that is not removed, it creates one of the configured
+// algorithm, active at once (no verifier can have cached a JWKS yet, or
+// every key was removed); if another process creates one at the same
+// moment, both load the one that won the serial.
 //
 // Every published key must open under the sealer and match its public half:
 // a row written into the database by someone without the secret key must
@@ -145,15 +159,18 @@ func (k *Keys) loadLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("token: load signing keys: %w", err)
 	}
-	if len(keys) == 0 {
-		now := k.cfg.Now()
-		nk, err := GenerateKey(k.cfg.Algorithm, k.cfg.Rand, now, k.cfg.Sealer)
+	if !usable(keys) {
+		// An empty store, or (after concurrent Retires) every key
+		// removed: nothing may sign, so a new key signs at once.
+		nk, err := k.next(keys, k.cfg.Algorithm, 0)
 		if err != nil {
 			return err
 		}
-		nk.Serial, nk.ActivatesAt = 1, now
 		if err := k.cfg.Store.CreateSigningKey(ctx, nk); err != nil && !errors.Is(err, auth.ErrDuplicate) {
 			return fmt.Errorf("token: store signing key: %w", err)
+		}
+		if len(keys) > 0 {
+			k.cfg.Logger.Warn("every signing key is removed; created one to sign", "kid", nk.ID, "serial", nk.Serial)
 		}
 		if keys, err = k.cfg.Store.SigningKeys(ctx); err != nil {
 			return fmt.Errorf("token: load signing keys: %w", err)
@@ -167,13 +184,15 @@ func (k *Keys) loadLocked(ctx context.Context) error {
 	return nil
 }
 
-// build makes the key set of keys as of now.
+// build makes the key set of keys as of now: published keys verify and
+// are in the JWKS; removed keys that still verify are in neither the JWKS
+// nor the signing keys.
 func (k *Keys) build(keys []auth.SigningKey, now time.Time) (*keySet, error) {
 	states := States(keys, now, k.cfg.Retention)
 	set := &keySet{verify: make(map[string]jose.JSONWebKey, len(keys))}
 	var published []auth.SigningKey
 	for i, st := range states {
-		if !st.Published() {
+		if !st.Published() && !st.verifies(now, k.cfg.Retention) {
 			continue
 		}
 		key := &keys[i]
@@ -193,11 +212,13 @@ func (k *Keys) build(keys []auth.SigningKey, now time.Time) (*keySet, error) {
 			// secret key would reach the JWKS at the next reload.
 			return nil, err
 		}
-		if st.State != Retired {
+		if st.State == Active || st.State == Pending {
 			set.signing = append(set.signing, signingKey{activatesAt: key.ActivatesAt, signer: s})
 		}
 		set.verify[key.ID] = jwk
-		published = append(published, *key)
+		if st.Published() {
+			published = append(published, *key)
+		}
 	}
 	if len(set.signing) == 0 {
 		return nil, errors.New("token: no signing key is active or pending")
@@ -207,13 +228,51 @@ func (k *Keys) build(keys []auth.SigningKey, now time.Time) (*keySet, error) {
 		return nil, err
 	}
 	set.jwks = jwks
-	// Opened keys that are no longer published are forgotten.
+	// Opened keys that no longer verify are forgotten.
 	for id := range k.signers {
 		if _, ok := set.verify[id]; !ok {
 			delete(k.signers, id)
 		}
 	}
 	return set, nil
+}
+
+// usable reports whether any of keys is not removed, so can sign.
+func usable(keys []auth.SigningKey) bool {
+	for i := range keys {
+		if keys[i].RemovedAt.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// Retire removes key kid from the chain as of now (see Keys): at each
+// instance's next load it leaves the JWKS and never signs again, and, if
+// refuse, its tokens are refused by Verify from then on too. The row stays.
+//
+// It refuses to remove the active key unless a newer key that is not
+// removed exists to sign instead (that key then signs at once, ahead of its
+// ActivatesAt): a chain with no key left would have every instance create
+// one on its own. Retiring a removed key again is not an error, and may add
+// refuse. It returns the key as it was before, or an error wrapping
+// auth.ErrNotFound if there is no such key.
+func Retire(ctx context.Context, store KeyStore, kid string, refuse bool, now time.Time) (*auth.SigningKey, error) {
+	keys, err := store.SigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: retire: %w", err)
+	}
+	i := slices.IndexFunc(keys, func(k auth.SigningKey) bool { return k.ID == kid })
+	if i < 0 {
+		return nil, fmt.Errorf("token: retire: no signing key %q: %w", kid, auth.ErrNotFound)
+	}
+	if States(keys, now, 0)[i].State == Active && !usable(keys[i+1:]) {
+		return nil, fmt.Errorf("token: retire: key %s is the active signing key and no newer key exists to sign instead; create one first with: authstore keys rotate --activate-in 0", kid)
+	}
+	if err := store.RemoveSigningKey(ctx, kid, now, refuse); err != nil {
+		return nil, fmt.Errorf("token: retire: %w", err)
+	}
+	return &keys[i], nil
 }
 
 // Rotate creates the next key of the chain, of algorithm alg ("" means the
@@ -394,6 +453,7 @@ const (
 	Active  State = "active"  // signing
 	Retired State = "retired" // superseded, still published for verification
 	Expired State = "expired" // superseded for longer than the retention
+	Removed State = "removed" // out of the JWKS by Retire; never signs again
 )
 
 // KeyState is a key and its state at one moment.
@@ -401,22 +461,63 @@ type KeyState struct {
 	Key   *auth.SigningKey
 	State State
 	// RetiredAt is when a key of greater serial activated; zero unless
-	// State is Retired or Expired.
+	// State is Retired or Expired, or Removed after such an activation.
 	RetiredAt time.Time
 }
 
 // Published reports whether the key is in the JWKS.
-func (s KeyState) Published() bool { return s.State != Expired }
+func (s KeyState) Published() bool { return s.State != Expired && s.State != Removed }
+
+// verifies reports whether Verify accepts the key's tokens at now, given
+// the retention of retired keys: a published key does; a removed key does
+// unless it was removed with refuse, until Retention after its removal or
+// its retirement, whichever came first.
+func (s KeyState) verifies(now time.Time, retention time.Duration) bool {
+	if s.State != Removed {
+		return s.Published()
+	}
+	if !s.Key.RefusedAt.IsZero() {
+		return false
+	}
+	end := s.Key.RemovedAt
+	if !s.RetiredAt.IsZero() && s.RetiredAt.Before(end) {
+		end = s.RetiredAt
+	}
+	return now.Before(end.Add(retention))
+}
 
 // States returns the state of each of keys (sorted by Serial) at now, given
 // the retention of retired keys.
+//
+// The active key is the key of greatest serial whose activation has come;
+// if that key is removed, the first key after it that is not removed is
+// active at once (or, before any activation, the first key not removed).
+// Removed keys are Removed whatever their place; the activation of one
+// removed after it activated still retires the keys before it, while one
+// removed before its activation never activates.
 func States(keys []auth.SigningKey, now time.Time, retention time.Duration) []KeyState {
 	out := make([]KeyState, len(keys))
-	active := -1
+	// A key removed before its activation never activates; one removed
+	// after it did.
+	activated := func(k *auth.SigningKey) bool {
+		return !k.ActivatesAt.After(now) && (k.RemovedAt.IsZero() || !k.ActivatesAt.After(k.RemovedAt))
+	}
+	pos := -1 // the greatest serial activated, removed since or not
 	for i := range keys {
 		out[i].Key = &keys[i]
-		if !keys[i].ActivatesAt.After(now) {
-			active = i
+		if activated(&keys[i]) {
+			pos = i
+		}
+	}
+	active := -1
+	if pos >= 0 && keys[pos].RemovedAt.IsZero() {
+		active = pos
+	} else {
+		for i := pos + 1; i < len(keys); i++ {
+			if keys[i].RemovedAt.IsZero() {
+				active = i
+				break
+			}
 		}
 	}
 	// A key is retired by the earliest activation, up to now, of a key
@@ -425,9 +526,12 @@ func States(keys []auth.SigningKey, now time.Time, retention time.Duration) []Ke
 	for i := len(keys) - 1; i >= 0; i-- {
 		k := &keys[i]
 		switch {
+		case !k.RemovedAt.IsZero():
+			out[i].State = Removed
+			out[i].RetiredAt = retiredAt
 		case i == active:
 			out[i].State = Active
-		case k.ActivatesAt.After(now) && i > active:
+		case active >= 0 && i > active:
 			out[i].State = Pending
 		default:
 			// Superseded, or overtaken before it activated.
@@ -437,7 +541,7 @@ func States(keys []auth.SigningKey, now time.Time, retention time.Duration) []Ke
 				out[i].State = Expired
 			}
 		}
-		if !k.ActivatesAt.After(now) && (retiredAt.IsZero() || k.ActivatesAt.Before(retiredAt)) {
+		if activated(k) && (retiredAt.IsZero() || k.ActivatesAt.Before(retiredAt)) {
 			retiredAt = k.ActivatesAt
 		}
 	}

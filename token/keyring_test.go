@@ -3,10 +3,12 @@ package token_test
 import (
 	"bytes"
 	"context"
+	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/token"
+	"github.com/go-jose/go-jose/v4"
 )
 
 // memStore is an in-memory token.KeyStore.
@@ -55,6 +58,24 @@ func (s *memStore) CreateSigningKey(_ context.Context, k *auth.SigningKey) error
 	return nil
 }
 
+func (s *memStore) RemoveSigningKey(_ context.Context, id string, at time.Time, refuse bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.keys {
+		if s.keys[i].ID != id {
+			continue
+		}
+		if s.keys[i].RemovedAt.IsZero() {
+			s.keys[i].RemovedAt = at
+		}
+		if refuse && s.keys[i].RefusedAt.IsZero() {
+			s.keys[i].RefusedAt = at
+		}
+		return nil
+	}
+	return fmt.Errorf("signing key %s: %w", id, auth.ErrNotFound)
+}
+
 func fixedNow(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 // clock is a settable clock safe for concurrent use.
@@ -65,6 +86,12 @@ type clock struct {
 
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+// removed returns k removed from the JWKS at at.
+func removed(k auth.SigningKey, at time.Time) auth.SigningKey {
+	k.RemovedAt = at
+	return k
+}
 
 // chained returns k as key serial of the chain, activating at act.
 func chained(k auth.SigningKey, serial int64, act time.Time) auth.SigningKey {
@@ -235,6 +262,16 @@ func TestStates(t *testing.T) {
 			[]token.State{token.Expired, token.Retired, token.Retired, token.Active}},
 		{"overtaken key stays overtaken", []auth.SigningKey{k1, k2, k3, k4}, t0.Add(5 * time.Hour),
 			[]token.State{token.Expired, token.Expired, token.Expired, token.Active}},
+		{"removed active key: the pending one signs at once", []auth.SigningKey{k1, removed(k2, t0.Add(2*time.Hour)), k3}, t0.Add(3 * time.Hour),
+			[]token.State{token.Expired, token.Removed, token.Active}},
+		{"removed active key never hands back to an older one", []auth.SigningKey{k1, removed(k2, t0.Add(2*time.Hour))}, t0.Add(2 * time.Hour),
+			[]token.State{token.Retired, token.Removed}},
+		{"removed pending key never activates", []auth.SigningKey{k1, removed(k2, t0.Add(time.Hour))}, t0.Add(3 * time.Hour),
+			[]token.State{token.Active, token.Removed}},
+		{"removed retired key", []auth.SigningKey{removed(k1, t0.Add(3*time.Hour)), k2}, t0.Add(3 * time.Hour),
+			[]token.State{token.Removed, token.Active}},
+		{"first key removed before any activation", []auth.SigningKey{removed(k3, t0), k4}, t0,
+			[]token.State{token.Removed, token.Active}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,9 +444,16 @@ func TestLoadKeysErrors(t *testing.T) {
 		{
 			name:    "unsupported algorithm",
 			store:   &memStore{},
-			alg:     "HS256",
+			alg:     "HS512",
 			sealer:  s,
 			wantMsg: "unsupported",
+		},
+		{
+			name:    "HS256 has no keys",
+			store:   &memStore{},
+			alg:     token.HS256,
+			sealer:  s,
+			wantMsg: "EdDSA, ES256 and RS256 only",
 		},
 	}
 	for _, tt := range tests {
@@ -460,5 +504,231 @@ func TestReloadRefusesAlteredPublicKey(t *testing.T) {
 	}
 	if !bytes.Equal(keys.JWKS(), before) {
 		t.Error("the JWKS changed after a refused reload")
+	}
+}
+
+// TestES256LowS checks that the signer only issues ES256 signatures with
+// s <= n/2, and that Verify refuses the (r, n-s) spelling of a valid token,
+// which go-jose alone accepts.
+func TestES256LowS(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: t0}
+	keys := mustKeys(t, token.KeysConfig{Store: &memStore{}, Sealer: newSealer(t, 1), Algorithm: token.ES256, Now: clk.Now, Retention: time.Hour})
+	n := elliptic.P256().Params().N
+	half := new(big.Int).Rsh(n, 1)
+	var pub jose.JSONWebKey
+	for i := range 300 {
+		tok := sign(t, keys, t0)
+		dot := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+		if err != nil || len(sig) != 64 {
+			t.Fatalf("token %d: signature of %d bytes: %v", i, len(sig), err)
+		}
+		s := new(big.Int).SetBytes(sig[32:])
+		if s.Cmp(half) > 0 {
+			t.Fatalf("token %d: signed with high S", i)
+		}
+		if _, err := keys.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("token %d: Verify: %v", i, err)
+		}
+		if i >= 20 {
+			continue // the flip below needs only a few tokens
+		}
+		new(big.Int).Sub(n, s).FillBytes(sig[32:])
+		high := tok[:dot+1] + base64.RawURLEncoding.EncodeToString(sig)
+		if pub.Key == nil {
+			var set jose.JSONWebKeySet
+			if err := json.Unmarshal(keys.JWKS(), &set); err != nil || len(set.Keys) != 1 {
+				t.Fatalf("JWKS: %v", err)
+			}
+			pub = set.Keys[0]
+		}
+		jws, err := jose.ParseSigned(high, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jws.Verify(pub); err != nil {
+			t.Fatalf("token %d: (r, n-s) does not verify with go-jose: %v", i, err)
+		}
+		if _, err := keys.Verify(context.Background(), high); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Fatalf("token %d with (r, n-s): %v, want ErrInvalidToken", i, err)
+		}
+	}
+}
+
+// signLong signs with the key active in k a token valid for 3 hours, so
+// that only the key's state decides whether it verifies.
+func signLong(t *testing.T, k *token.Keys, at time.Time) string {
+	t.Helper()
+	c := sampleClaims()
+	c.IssuedAt, c.ExpiresAt = at, at.Add(3*time.Hour)
+	tok, err := k.Sign(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return tok
+}
+
+// TestRetire follows an emergency removal on two instances of one store:
+// refusing to retire the only signing key, the JWKS without the removed
+// key at each instance's next load, the successor signing at once, tokens
+// of the removed key verifying until retention, and refused at once with
+// refuse.
+func TestRetire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const retention = 30 * time.Minute
+	clk := &clock{t: t0}
+	store := &memStore{}
+	cfg := token.KeysConfig{Store: store, Sealer: newSealer(t, 1), Algorithm: token.EdDSA, Now: clk.Now, Retention: retention}
+	a, b := mustKeys(t, cfg), mustKeys(t, cfg)
+	k1 := a.ActiveKID()
+	tok1 := signLong(t, a, t0)
+
+	// The only key cannot go: nothing would sign.
+	if _, err := token.Retire(ctx, store, k1, true, clk.Now()); err == nil || !strings.Contains(err.Error(), "keys rotate --activate-in 0") {
+		t.Fatalf("Retire(only key) = %v, want a refusal naming keys rotate", err)
+	}
+	if _, err := token.Retire(ctx, store, "no-such-kid", false, clk.Now()); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("Retire(unknown) = %v, want ErrNotFound", err)
+	}
+	if !store.keys[0].RemovedAt.IsZero() {
+		t.Fatal("a refused Retire removed the key")
+	}
+
+	// A successor pending for 10 minutes; then k1 is retired at t0+1m.
+	k2key, err := a.Rotate(ctx, "", 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2 := k2key.ID
+	for _, k := range []*token.Keys{a, b} {
+		if err := k.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Set(t0.Add(time.Minute))
+	if _, err := token.Retire(ctx, store, k1, false, clk.Now()); err != nil {
+		t.Fatalf("Retire(active, with a successor): %v", err)
+	}
+
+	// Until its next load, an instance is unchanged.
+	if kids := jwksKIDs(t, b.JWKS()); !slices.Equal(kids, []string{k1, k2}) || b.ActiveKID() != k1 {
+		t.Errorf("before the reload: JWKS %v, active %s; want both keys, k1 active", kids, b.ActiveKID())
+	}
+	if err := a.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kids := jwksKIDs(t, a.JWKS()); !slices.Equal(kids, []string{k2}) {
+		t.Errorf("JWKS after the reload = %v, want only %s", kids, k2)
+	}
+	if a.ActiveKID() != k2 {
+		t.Errorf("active key after the reload = %s, want the successor %s, ahead of its activation", a.ActiveKID(), k2)
+	}
+	if kid := kidOf(t, sign(t, a, clk.Now())); kid != k2 {
+		t.Errorf("new tokens are signed by %s, want %s", kid, k2)
+	}
+	// Without refuse, the removed key's tokens still verify, until
+	// retention after the removal.
+	if _, err := a.Verify(ctx, tok1); err != nil {
+		t.Errorf("token of the removed key, within retention: %v", err)
+	}
+	states := token.States(store.keys, clk.Now(), retention)
+	if states[0].State != token.Removed || states[1].State != token.Active {
+		t.Errorf("states = %v, %v; want removed, active", states[0].State, states[1].State)
+	}
+	clk.Set(t0.Add(time.Minute + retention))
+	if err := a.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(ctx, tok1); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("token of the removed key, after retention: %v, want ErrInvalidToken", err)
+	}
+
+	// With refuse, b refuses k1's tokens from its next load, at the same
+	// instant.
+	clk.Set(t0.Add(2 * time.Minute))
+	if _, err := b.Verify(ctx, tok1); err != nil {
+		t.Fatalf("b before refuse: %v", err)
+	}
+	if _, err := token.Retire(ctx, store, k1, true, clk.Now()); err != nil {
+		t.Fatalf("Retire again with refuse: %v", err)
+	}
+	if _, err := b.Verify(ctx, tok1); err != nil {
+		t.Errorf("b before its reload: %v; it acts only at its next load", err)
+	}
+	if err := b.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(ctx, tok1); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("b after its reload: %v, want ErrInvalidToken", err)
+	}
+	if kids := jwksKIDs(t, b.JWKS()); !slices.Equal(kids, []string{k2}) || b.ActiveKID() != k2 {
+		t.Errorf("b after its reload: JWKS %v, active %s", kids, b.ActiveKID())
+	}
+	if got := store.keys[0]; !got.RemovedAt.Equal(t0.Add(time.Minute)) || !got.RefusedAt.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("removed, refused = %v, %v", got.RemovedAt, got.RefusedAt)
+	}
+}
+
+// TestRetireExpiredKeyStaysRefused: removing a key that had already left
+// the JWKS (without refuse) must not make Verify accept its signatures
+// again, which after a leak would be forgeries.
+func TestRetireExpiredKeyStaysRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const retention = 30 * time.Minute
+	s := newSealer(t, 1)
+	old := chained(genKey(t, token.EdDSA, s, t0), 1, t0)
+	cur := chained(genKey(t, token.EdDSA, s, t0), 2, t0.Add(time.Hour))
+	store := &memStore{keys: []auth.SigningKey{old, cur}}
+	clk := &clock{t: t0.Add(2 * time.Hour)} // old expired at t0+1h30m
+	keys := mustKeys(t, token.KeysConfig{Store: store, Sealer: s, Algorithm: token.EdDSA, Now: clk.Now, Retention: retention})
+	leaked, err := token.NewSigner(store.keys, old.ID, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sampleClaims()
+	c.IssuedAt, c.ExpiresAt = clk.Now(), clk.Now().Add(time.Hour)
+	forged, err := leaked.Sign(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"before", "after"} {
+		if step == "after" {
+			if _, err := token.Retire(ctx, store, old.ID, false, clk.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if err := keys.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := keys.Verify(ctx, forged); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("%s retiring the expired key: Verify = %v, want ErrInvalidToken", step, err)
+		}
+	}
+}
+
+// TestRetireAllCreatesAKey: if concurrent retires leave no key that may
+// sign, the next load creates one that signs at once rather than keep
+// signing with a removed key.
+func TestRetireAllCreatesAKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	store := &memStore{}
+	keys := mustKeys(t, token.KeysConfig{Store: store, Sealer: newSealer(t, 1), Algorithm: token.ES256, Now: clk.Now, Retention: time.Hour})
+	only := keys.ActiveKID()
+	if err := store.RemoveSigningKey(ctx, only, t0, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Load(ctx); err != nil {
+		t.Fatalf("Load with every key removed: %v", err)
+	}
+	if len(store.keys) != 2 || keys.ActiveKID() == only || keys.ActiveKID() != store.keys[1].ID || store.keys[1].Serial != 2 {
+		t.Errorf("after Load: active %s, keys %d; want a new key of serial 2 signing", keys.ActiveKID(), len(store.keys))
+	}
+	if kids := jwksKIDs(t, keys.JWKS()); slices.Contains(kids, only) {
+		t.Errorf("JWKS %v still lists the removed key", kids)
 	}
 }

@@ -1,9 +1,11 @@
 // Package token signs JWT access tokens with asymmetric keys (EdDSA, ES256,
 // RS256), generates those keys, seals their private halves for storage and
-// publishes their public halves as a JWKS.
+// publishes their public halves as a JWKS. In the HS256 compatibility mode,
+// HMAC signs and verifies with a shared secret instead, and publishes none.
 //
-// It implements auth.AccessTokenSigner; KeyRing ties it to the keys kept in
-// an auth.Store.
+// Keys and HMAC implement auth.AccessTokenSigner and
+// auth.AccessTokenVerifier; Keys ties them to the keys kept in an
+// auth.Store.
 package token
 
 import (

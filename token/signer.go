@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/authstore/auth"
 	"github.com/go-jose/go-jose/v4"
@@ -140,15 +142,24 @@ type claims struct {
 // Subject, ID, IssuedAt and ExpiresAt are required, and ExpiresAt must be
 // after IssuedAt. ctx is not consulted: signing does not block.
 func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
+	payload, err := encodeClaims(c)
+	if err != nil {
+		return "", err
+	}
+	return compact(s.header, payload, s.signature)
+}
+
+// encodeClaims checks c as Sign requires and returns its JSON payload.
+func encodeClaims(c auth.AccessClaims) ([]byte, error) {
 	switch {
 	case c.Subject == "":
-		return "", errors.New("token: sign: empty subject")
+		return nil, errors.New("token: sign: empty subject")
 	case c.ID == "":
-		return "", errors.New("token: sign: empty token id")
+		return nil, errors.New("token: sign: empty token id")
 	case c.IssuedAt.IsZero() || c.ExpiresAt.IsZero():
-		return "", errors.New("token: sign: issue and expiry times are required")
+		return nil, errors.New("token: sign: issue and expiry times are required")
 	case !c.ExpiresAt.After(c.IssuedAt):
-		return "", errors.New("token: sign: expiry is not after issue time")
+		return nil, errors.New("token: sign: expiry is not after issue time")
 	}
 	payload, err := json.Marshal(claims{
 		Issuer:    c.Issuer,
@@ -160,13 +171,20 @@ func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
 		SessionID: c.SessionID,
 	})
 	if err != nil {
-		return "", fmt.Errorf("token: sign: %w", err)
+		return nil, fmt.Errorf("token: sign: %w", err)
 	}
+	return payload, nil
+}
+
+// compact returns the compact JWS header.payload.signature, where header is
+// the base64url header followed by "." and sign computes the signature of
+// the signing input.
+func compact(header string, payload []byte, sign func([]byte) ([]byte, error)) (string, error) {
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(s.header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
-	buf = append(buf, s.header...)
+	buf := make([]byte, 0, len(header)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(512))
+	buf = append(buf, header...)
 	buf = enc.AppendEncode(buf, payload)
-	sig, err := s.signature(buf)
+	sig, err := sign(buf)
 	if err != nil {
 		return "", fmt.Errorf("token: sign: %w", err)
 	}
@@ -177,8 +195,8 @@ func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
 
 // signature returns the JWS signature of input under s's key (RFC 7518
 // section 3): Ed25519 over the input itself; for ES256 the fixed-size r||s
-// of an ECDSA P-256 signature of its SHA-256; for RS256 PKCS #1 v1.5 over
-// its SHA-256.
+// of an ECDSA P-256 signature of its SHA-256, with s at most n/2 (low S);
+// for RS256 PKCS #1 v1.5 over its SHA-256.
 func (s *Signer) signature(input []byte) ([]byte, error) {
 	switch k := s.key.(type) {
 	case ed25519.PrivateKey:
@@ -188,6 +206,12 @@ func (s *Signer) signature(input []byte) ([]byte, error) {
 		r, ss, err := ecdsa.Sign(rand.Reader, k, h[:])
 		if err != nil {
 			return nil, err
+		}
+		// (r, s) and (r, n-s) both verify; only the low-S one is ever
+		// issued, and verification refuses the other (see lowS).
+		n := k.Curve.Params().N
+		if ss.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
+			ss.Sub(n, ss)
 		}
 		out := make([]byte, 64)
 		r.FillBytes(out[:32])
@@ -211,4 +235,17 @@ func (s *Signer) matches(k *auth.SigningKey, pub *jose.JSONWebKey) error {
 		return fmt.Errorf("token: signing key %q changed since it was opened: %w", k.ID, err)
 	}
 	return nil
+}
+
+// lowS reports whether the JWS signature sig (raw bytes) of an ES256 token
+// has s at most n/2 of P-256. ECDSA signatures are malleable: if (r, s)
+// verifies, so does (r, n-s), a second spelling of the same token. The
+// signer only issues low S, so a high S is never one of ours. A signature
+// of the wrong length is left to the verifier to refuse.
+func lowS(sig []byte) bool {
+	if len(sig) != 64 {
+		return true
+	}
+	half := new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+	return new(big.Int).SetBytes(sig[32:]).Cmp(half) <= 0
 }

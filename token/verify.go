@@ -46,10 +46,20 @@ func (k *Keys) Verify(ctx context.Context, raw string) (auth.AccessClaims, error
 	if h.Algorithm != jwk.Algorithm {
 		return none, fmt.Errorf("token: verify: alg does not match the key: %w", auth.ErrInvalidToken)
 	}
+	if h.Algorithm == ES256 && !lowS(jws.Signatures[0].Signature) {
+		return none, fmt.Errorf("token: verify: ES256 signature with high S: %w", auth.ErrInvalidToken)
+	}
 	payload, err := jws.Verify(jwk.Key)
 	if err != nil {
 		return none, fmt.Errorf("token: verify: bad signature: %w", auth.ErrInvalidToken)
 	}
+	return decodeClaims(payload, k.cfg.Now())
+}
+
+// decodeClaims decodes the payload of a token whose signature verified and checks
+// that it has sub and exp, and that exp is after now.
+func decodeClaims(payload []byte, now time.Time) (auth.AccessClaims, error) {
+	var none auth.AccessClaims
 	var c claims
 	if err := json.Unmarshal(payload, &c); err != nil || c.Subject == "" || c.ExpiresAt == 0 {
 		return none, fmt.Errorf("token: verify: bad claims: %w", auth.ErrInvalidToken)
@@ -63,7 +73,7 @@ func (k *Keys) Verify(ctx context.Context, raw string) (auth.AccessClaims, error
 		IssuedAt:  time.Unix(c.IssuedAt, 0).UTC(),
 		ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(),
 	}
-	if !k.cfg.Now().Before(out.ExpiresAt) {
+	if !now.Before(out.ExpiresAt) {
 		return none, fmt.Errorf("token: verify: %w", auth.ErrTokenExpired)
 	}
 	return out, nil

@@ -10,19 +10,35 @@
 //   - it is a JWS in compact serialization, at most 8 KiB long;
 //   - its header "alg" is in Config.Algorithms (EdDSA, ES256 and RS256 by
 //     default; "none" and the HMAC algorithms HS256, HS384 and HS512 can
-//     never be allowed), its "typ" is "at+jwt" (RFC 9068; "application/at+jwt"
+//     never be allowed there: HS256 is accepted only with Config.HMACSecret,
+//     see below), its "typ" is "at+jwt" (RFC 9068; "application/at+jwt"
 //     too, in any case) and its "kid" names a key of the JWKS;
 //   - "alg" fits that key: it equals the key's own "alg" when the JWK has one,
 //     and the key's type always (Ed25519 for EdDSA, an ECDSA key on the
 //     matching curve for ES*, RSA of at least 2048 bits for RS* and PS*).
 //     Only public asymmetric keys are taken from the JWKS, so a token MACed
 //     with a public key's bytes (the HS256 confusion attack) can never pass;
-//   - the signature verifies;
+//   - the signature verifies, and an ECDSA signature has s at most half the
+//     curve order ("low S"): (r, n-s) verifies too, and would be a second
+//     spelling of the same token, so it is refused (authstore signs low S);
 //   - "iss" equals Config.Issuer, and "aud" equals Config.Audience or is an
 //     array containing it;
 //   - "sub" and "exp" are present; exp is after now and "nbf" and "iat", when
 //     present, are not after now, each with Config.Leeway (30 s by default)
 //     of tolerance for clock skew.
+//
+// # HS256 compatibility mode
+//
+// An authstore started with --signing-alg HS256 MACs its tokens with a
+// shared secret, as the original service did (header {"alg":"HS256",
+// "typ":"JWT"}, no kid), and serves an empty JWKS. Config.HMACSecret, that
+// secret byte for byte (at least 32 bytes), makes Verify accept such
+// tokens: alg HS256, typ "JWT", a MAC that matches under the secret, then
+// the same claim rules as above. The secret is the only key HS256 is ever
+// checked with; a JWK never is. Without a JWKSURL only HS256 is accepted and
+// nothing is fetched; with both, a service accepts either kind (while
+// authstore moves to or from the mode). Without HMACSecret, HS256 is refused
+// as above.
 //
 // An expired but otherwise good token fails with an error matching
 // ErrExpired; every other bad token with one matching ErrInvalid. When the

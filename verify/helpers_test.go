@@ -10,8 +10,10 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,7 +113,36 @@ func (k *testKey) sign(tb testing.TB, typ string, claims any) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// go-jose leaves s as ECDSA makes it; authstore issues low S only.
+	if ec, ok := k.priv.(*ecdsa.PrivateKey); ok && !hasLowS(tb, out, ec.Curve.Params().N) {
+		out = flipS(tb, out, ec.Curve.Params().N)
+	}
 	return out
+}
+
+// flipS returns the ECDSA-signed tok with its signature (r, s) replaced by
+// (r, n-s), which verifies just as well under the same key.
+func flipS(tb testing.TB, tok string, n *big.Int) string {
+	tb.Helper()
+	i := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil || len(sig)%2 != 0 {
+		tb.Fatalf("flipS: bad signature segment: %v", err)
+	}
+	half := len(sig) / 2
+	s := new(big.Int).SetBytes(sig[half:])
+	new(big.Int).Sub(n, s).FillBytes(sig[half:])
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// hasLowS reports whether the ECDSA signature of tok has s <= n/2.
+func hasLowS(tb testing.TB, tok string, n *big.Int) bool {
+	tb.Helper()
+	sig, err := base64.RawURLEncoding.DecodeString(tok[strings.LastIndexByte(tok, '.')+1:])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return new(big.Int).SetBytes(sig[len(sig)/2:]).Cmp(new(big.Int).Rsh(n, 1)) <= 0
 }
 
 // token returns an access token as authstore issues it at now, after mod

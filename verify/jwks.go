@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,6 +75,26 @@ func (k publicKey) fits(alg string) bool {
 		}
 	}
 	return false
+}
+
+// lowS reports whether sig, the raw JWS signature r||s of a token to be
+// verified with key, has s at most half the order of key's curve, or key is
+// not an ECDSA key. ECDSA signatures are malleable: if (r, s) verifies, so
+// does (r, n-s), a second spelling of the same token; authstore signs with
+// low S only, so a high S is refused. A signature of the wrong length is
+// left to the signature check to refuse.
+func lowS(key any, sig []byte) bool {
+	pub, ok := key.(*ecdsa.PublicKey)
+	if !ok {
+		return true
+	}
+	n := pub.Curve.Params().N
+	size := (n.BitLen() + 7) / 8
+	if len(sig) != 2*size {
+		return true
+	}
+	half := new(big.Int).Rsh(n, 1)
+	return new(big.Int).SetBytes(sig[size:]).Cmp(half) <= 0
 }
 
 // key returns the key named kid. If the cache is stale it starts a

@@ -46,11 +46,25 @@ const (
 // defaultAlgorithms are the algorithms authstore signs with.
 var defaultAlgorithms = []string{"EdDSA", "ES256", "RS256"}
 
-// Config configures a Verifier. JWKSURL, Issuer and Audience are required.
+// MinHMACSecretLen is the shortest HMACSecret accepted, in bytes.
+const MinHMACSecretLen = 32
+
+// Config configures a Verifier. Issuer and Audience are required, and
+// JWKSURL or HMACSecret or both.
 type Config struct {
 	// JWKSURL is the absolute http(s) URL of authstore's key set, such as
-	// https://auth.example.com/.well-known/jwks.json.
+	// https://auth.example.com/.well-known/jwks.json. It may be empty only
+	// with an HMACSecret: then only HS256 tokens are accepted and no JWKS
+	// is fetched.
 	JWKSURL string
+	// HMACSecret is the secret shared with an authstore running with
+	// --signing-alg HS256 (its AUTHSTORE_JWT_SECRET), byte for byte; at
+	// least MinHMACSecretLen bytes. When set, HS256 tokens are accepted if
+	// their MAC under this secret matches and their typ is "JWT"; they are
+	// never checked against the JWKS. When nil, HS256 is refused. With
+	// JWKSURL too, a service accepts both kinds, e.g. while authstore
+	// leaves the compatibility mode. The secret is copied.
+	HMACSecret []byte
 	// Issuer is the exact "iss" tokens must carry (authstore's --issuer).
 	Issuer string
 	// Audience is the value "aud" must be or contain (authstore's
@@ -95,6 +109,7 @@ type Verifier struct {
 	cfg    Config
 	algs   []jose.SignatureAlgorithm
 	leeway time.Duration
+	secret []byte // HMACSecret's copy; nil unless HS256 is accepted
 
 	keys atomic.Pointer[keySet] // never nil after New
 
@@ -104,13 +119,19 @@ type Verifier struct {
 	lastErr     error      // outcome of the latest finished fetch
 }
 
-// New checks cfg, fetches the JWKS once with ctx, and returns a Verifier
-// caching it. It fails if cfg is invalid, and with an error matching
-// ErrUnavailable if the JWKS cannot be fetched or parsed.
+// New checks cfg, fetches the JWKS once with ctx (unless there is no
+// JWKSURL), and returns a Verifier caching it. It fails if cfg is invalid,
+// and with an error matching ErrUnavailable if the JWKS cannot be fetched or
+// parsed.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	v := &Verifier{cfg: cfg}
 	if err := v.init(); err != nil {
 		return nil, err
+	}
+	if v.cfg.JWKSURL == "" {
+		// HS256 only: no key is ever looked up, and none fetched.
+		v.keys.Store(&keySet{byKID: map[string]publicKey{}, staleAt: time.Unix(1<<62, 0)})
+		return v, nil
 	}
 	now := v.cfg.Now()
 	v.lastAttempt = now
@@ -127,10 +148,14 @@ func (v *Verifier) init() error {
 	c := &v.cfg
 	u, err := url.Parse(c.JWKSURL)
 	switch {
-	case c.JWKSURL == "":
-		return errors.New("verify: JWKSURL is required")
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+	case c.JWKSURL == "" && c.HMACSecret == nil:
+		return errors.New("verify: JWKSURL is required (or HMACSecret, for authstore's HS256 mode)")
+	case c.JWKSURL == "" && len(c.Algorithms) > 0:
+		return errors.New("verify: Algorithms need a JWKSURL to take the keys from")
+	case c.JWKSURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == ""):
 		return errors.New("verify: JWKSURL must be an absolute http or https URL")
+	case c.HMACSecret != nil && len(c.HMACSecret) < MinHMACSecretLen:
+		return fmt.Errorf("verify: HMACSecret must be at least %d bytes, got %d", MinHMACSecretLen, len(c.HMACSecret))
 	case c.Issuer == "":
 		return errors.New("verify: Issuer is required")
 	case c.Audience == "":
@@ -139,13 +164,13 @@ func (v *Verifier) init() error {
 		return errors.New("verify: MinRefetchInterval and MaxCacheAge must not be negative")
 	}
 	algs := c.Algorithms
-	if len(algs) == 0 {
+	if len(algs) == 0 && c.JWKSURL != "" {
 		algs = defaultAlgorithms
 	}
 	for _, a := range algs {
 		if !supportedAlg(a) {
 			if a == "none" || strings.HasPrefix(strings.ToUpper(a), "HS") {
-				return fmt.Errorf("verify: algorithm %q is never allowed: only asymmetric signatures can be verified with a public key set", a)
+				return fmt.Errorf("verify: algorithm %q is never allowed: only asymmetric signatures can be verified with a public key set (HS256 is accepted with an HMACSecret, never with the JWKS)", a)
 			}
 			return fmt.Errorf("verify: unsupported algorithm %q", a)
 		}
@@ -154,6 +179,12 @@ func (v *Verifier) init() error {
 		}
 	}
 	c.Algorithms = slices.Clone(algs)
+	if c.HMACSecret != nil {
+		// HS256 is checked with the secret only, never with a JWK.
+		v.secret = slices.Clone(c.HMACSecret)
+		c.HMACSecret = nil
+		v.algs = append(v.algs, jose.HS256)
+	}
 	switch {
 	case c.Leeway == 0:
 		v.leeway = DefaultLeeway
@@ -204,6 +235,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, fmt.Errorf("verify: not a signed token with an allowed algorithm: %w", ErrInvalid)
 	}
 	h := jws.Signatures[0].Protected
+	if h.Algorithm == string(jose.HS256) {
+		// Only reachable with an HMACSecret: v.algs holds HS256 then only.
+		return v.verifyHMAC(jws)
+	}
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
 		return nil, fmt.Errorf("verify: typ is not at+jwt: %w", ErrInvalid)
 	}
@@ -217,7 +252,31 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if !k.fits(h.Algorithm) {
 		return nil, fmt.Errorf("verify: alg does not fit the key: %w", ErrInvalid)
 	}
+	if !lowS(k.key, jws.Signatures[0].Signature) {
+		return nil, fmt.Errorf("verify: ECDSA signature with high S: %w", ErrInvalid)
+	}
 	raw, err := jws.Verify(k.key)
+	if err != nil {
+		return nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)
+	}
+	var p payload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("verify: malformed claims: %w", ErrInvalid)
+	}
+	return v.check(&p)
+}
+
+// verifyHMAC checks an HS256 token of authstore's compatibility mode: typ
+// JWT (as the original service wrote it) and a MAC under the shared secret,
+// compared in constant time; then the claim rules.
+func (v *Verifier) verifyHMAC(jws *jose.JSONWebSignature) (*Claims, error) {
+	if v.secret == nil {
+		return nil, fmt.Errorf("verify: HS256 without a shared secret: %w", ErrInvalid)
+	}
+	if typ, _ := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "JWT") {
+		return nil, fmt.Errorf("verify: typ of an HS256 token is not JWT: %w", ErrInvalid)
+	}
+	raw, err := jws.Verify(v.secret)
 	if err != nil {
 		return nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)
 	}

@@ -3,9 +3,11 @@ package verify_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -401,6 +403,14 @@ func TestNewConfig(t *testing.T) {
 		{"unknown alg", func(c *verify.Config) { c.Algorithms = []string{"ES256K"} }},
 		{"negative refetch interval", func(c *verify.Config) { c.MinRefetchInterval = -time.Second }},
 		{"negative cache age", func(c *verify.Config) { c.MaxCacheAge = -time.Second }},
+		{"HMAC secret of 31 bytes", func(c *verify.Config) { c.HMACSecret = []byte(strings.Repeat("s", 31)) }},
+		{"empty HMAC secret", func(c *verify.Config) { c.HMACSecret = []byte{} }},
+		{"HMAC secret and HS256 in Algorithms", func(c *verify.Config) {
+			c.HMACSecret, c.Algorithms = []byte(strings.Repeat("s", 32)), []string{"HS256"}
+		}},
+		{"Algorithms without a URL", func(c *verify.Config) {
+			c.JWKSURL, c.HMACSecret, c.Algorithms = "", []byte(strings.Repeat("s", 32)), []string{"EdDSA"}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -735,4 +745,118 @@ func TestConcurrentVerify(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestECDSAHighSRefused takes a valid ES256 token and replaces its s with
+// n-s: the signature still verifies mathematically, but it is a second
+// spelling of the same token and must be refused.
+func TestECDSAHighSRefused(t *testing.T) {
+	t.Parallel()
+	es := newKey(t, jose.ES256, "es")
+	srv := newJWKSServer(t, es)
+	clk := newClock()
+	v := newVerifier(t, srv, clk, nil)
+	n := elliptic.P256().Params().N
+	for i := range 20 {
+		tok := es.token(t, clk.Now(), nil)
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("token %d (low S): %v", i, err)
+		}
+		high := flipS(t, tok, n)
+		if hasLowS(t, high, n) {
+			t.Fatalf("token %d: flipped signature still has low S", i)
+		}
+		// The flipped signature is mathematically valid: go-jose alone
+		// accepts it, so the refusal below is the low-S rule.
+		jws, err := jose.ParseSigned(high, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jws.Verify(es.pub); err != nil {
+			t.Fatalf("token %d: (r, n-s) does not verify with go-jose: %v", i, err)
+		}
+		if _, err := v.Verify(context.Background(), high); !errors.Is(err, verify.ErrInvalid) {
+			t.Fatalf("token %d with (r, n-s): %v, want ErrInvalid", i, err)
+		}
+	}
+}
+
+// TestHMACSecret checks the HS256 compatibility mode: with the shared secret,
+// HS256 tokens of typ JWT verify and nothing else about them is relaxed;
+// without it, an HS256 token never verifies, whatever its key.
+func TestHMACSecret(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	secret := []byte("the store's shared secret, 32+ b")
+	ed := newKey(t, jose.EdDSA, "ed")
+	srv := newJWKSServer(t, ed)
+	clk := newClock()
+	now := clk.Now()
+	hs := func(header map[string]any, key []byte, mod func(map[string]any)) string {
+		c := claimsAt(now)
+		if mod != nil {
+			mod(c)
+		}
+		return rawToken(t, header, c, func(in []byte) []byte {
+			m := hmac.New(sha256.New, key)
+			m.Write(in)
+			return m.Sum(nil)
+		})
+	}
+	jwt := map[string]any{"alg": "HS256", "typ": "JWT"}
+	good := hs(jwt, secret, nil)
+	edJWK, err := json.Marshal(ed.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hmacOnly, err := verify.New(ctx, verify.Config{Issuer: testIssuer, Audience: testAudience, HMACSecret: secret, Now: clk.Now})
+	if err != nil {
+		t.Fatalf("New with HMACSecret only: %v", err)
+	}
+	both := newVerifier(t, srv, clk, func(c *verify.Config) { c.HMACSecret = secret })
+	jwksOnly := newVerifier(t, srv, clk, nil)
+	fetches := srv.fetches.Load()
+
+	tests := []struct {
+		name string
+		v    *verify.Verifier
+		tok  string
+		want error // nil: accepted
+	}{
+		{"HS256 with the secret", hmacOnly, good, nil},
+		{"HS256 with the secret, JWKS too", both, good, nil},
+		{"HS256 with a kid", hmacOnly, hs(map[string]any{"alg": "HS256", "typ": "JWT", "kid": "ed"}, secret, nil), nil},
+		{"EdDSA, JWKS too", both, ed.token(t, now, nil), nil},
+		{"EdDSA without a JWKS", hmacOnly, ed.token(t, now, nil), verify.ErrInvalid},
+		{"HS256 without a secret", jwksOnly, good, verify.ErrInvalid},
+		{"HS256 keyed with the public JWK, no secret", jwksOnly, hs(map[string]any{"alg": "HS256", "typ": "at+jwt", "kid": "ed"}, edJWK, nil), verify.ErrInvalid},
+		{"HS256 keyed with the public JWK, secret set", both, hs(map[string]any{"alg": "HS256", "typ": "JWT", "kid": "ed"}, edJWK, nil), verify.ErrInvalid},
+		{"HS256 under another secret", hmacOnly, hs(jwt, []byte(strings.Repeat("x", 32)), nil), verify.ErrInvalid},
+		{"HS256 with typ at+jwt", hmacOnly, hs(map[string]any{"alg": "HS256", "typ": "at+jwt"}, secret, nil), verify.ErrInvalid},
+		{"HS256 without typ", hmacOnly, hs(map[string]any{"alg": "HS256"}, secret, nil), verify.ErrInvalid},
+		{"HS384 with the secret", hmacOnly, rawToken(t, map[string]any{"alg": "HS384", "typ": "JWT"}, claimsAt(now), func(in []byte) []byte {
+			m := hmac.New(sha512.New384, secret)
+			m.Write(in)
+			return m.Sum(nil)
+		}), verify.ErrInvalid},
+		{"HS256, wrong issuer", hmacOnly, hs(jwt, secret, func(c map[string]any) { c["iss"] = "elsewhere" }), verify.ErrInvalid},
+		{"HS256, wrong audience", hmacOnly, hs(jwt, secret, func(c map[string]any) { c["aud"] = "other" }), verify.ErrInvalid},
+		{"HS256, expired", hmacOnly, hs(jwt, secret, func(c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() }), verify.ErrExpired},
+		{"alg none", hmacOnly, rawToken(t, map[string]any{"alg": "none", "typ": "JWT"}, claimsAt(now), nil), verify.ErrInvalid},
+	}
+	for _, tt := range tests {
+		c, err := tt.v.Verify(ctx, tt.tok)
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("%s: %v, want accepted", tt.name, err)
+		case tt.want == nil && (c.Subject != testSubject || c.SessionID != testSession):
+			t.Errorf("%s: claims %+v", tt.name, c)
+		case tt.want != nil && !errors.Is(err, tt.want):
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if n := srv.fetches.Load(); n != fetches {
+		t.Errorf("%d JWKS fetches during HS256 checks, want none", n-fetches)
+	}
 }

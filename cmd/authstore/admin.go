@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/authstore/auth"
 	"github.com/authstore/auth/token"
 )
 
@@ -56,17 +58,36 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	return tw.Flush()
 }
 
-// keysCmd runs `authstore keys list|rotate [flags]`.
+// keysHelp is the help of `authstore keys`.
+const keysHelp = `Usage: authstore keys list|rotate|retire [flags]
+
+list shows the signing keys and their state; rotate creates the next key,
+published at once and signing after --activate-in (EdDSA, ES256 and RS256
+only: HS256's shared secret is not a stored key).
+
+retire KID [--now] takes a key out of every instance's JWKS at its next
+reload (--key-reload), e.g. after a leak; the row stays and list shows it
+as removed. Its tokens still pass authstore's own checks until they expire,
+unless --now: then every instance refuses them from its next reload too.
+The active key can be retired only once a newer key exists, which then
+signs at once (authstore keys rotate --activate-in 0 first).
+
+`
+
+// keysCmd runs `authstore keys list|rotate|retire [flags]`.
 func keysCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const help = "Usage: authstore keys list|rotate [flags]\n\nlist shows the signing keys and their state; rotate creates the next key,\npublished at once and signing after --activate-in.\n\n" + secretHelp
-	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate") {
+	const help = keysHelp + secretHelp
+	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate" && args[0] != "retire") {
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
 			fmt.Fprint(stderr, help)
 			return flag.ErrHelp
 		}
-		return usageError{"keys needs an action: list or rotate"}
+		return usageError{"keys needs an action: list, rotate or retire"}
 	}
 	action := args[0]
+	if action == "retire" {
+		return keysRetire(ctx, args[1:], getenv, stdout, stderr)
+	}
 	var (
 		c          dbConfig
 		k          keysConfig
@@ -130,10 +151,57 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "SERIAL\tKID\tALG\tCREATED\tACTIVATES\tSTATE\tRETIRED\n")
+	fmt.Fprintf(tw, "SERIAL\tKID\tALG\tCREATED\tACTIVATES\tSTATE\tRETIRED\tREMOVED\tTOKENS REFUSED\n")
 	for _, st := range token.States(list, time.Now(), retention(accessTTL, k)) {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Key.Serial, st.Key.ID, st.Key.Algorithm,
-			rfc3339(st.Key.CreatedAt), rfc3339(st.Key.ActivatesAt), st.State, rfc3339(st.RetiredAt))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Key.Serial, st.Key.ID, st.Key.Algorithm,
+			rfc3339(st.Key.CreatedAt), rfc3339(st.Key.ActivatesAt), st.State, rfc3339(st.RetiredAt),
+			rfc3339(st.Key.RemovedAt), rfc3339(st.Key.RefusedAt))
 	}
 	return tw.Flush()
+}
+
+// keysRetire runs `authstore keys retire KID [--now] [flags]`. It acts on
+// the database only: each instance applies it at its next key reload.
+func keysRetire(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var kid string
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		kid, args = args[0], args[1:]
+	}
+	var (
+		c      dbConfig
+		now    bool
+		reload time.Duration
+	)
+	fs := flag.NewFlagSet("authstore keys retire", flag.ContinueOnError)
+	c.addFlags(fs)
+	fs.BoolVar(&now, "now", false, "also make every instance refuse the key's tokens, from its next reload")
+	fs.DurationVar(&reload, "key-reload", time.Minute, "how often instances re-read the keys, as serve has it (for the message only)")
+	if err := parseFlags(fs, args, getenv, stderr, keysHelp+secretHelp); err != nil {
+		return err
+	}
+	if kid == "" {
+		return usageError{"keys retire needs the KID of the key (authstore keys list shows them)"}
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	k, err := token.Retire(ctx, db, kid, now, time.Now())
+	if errors.Is(err, auth.ErrNotFound) {
+		return usageError{fmt.Sprintf("no signing key %q (authstore keys list shows them)", kid)}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "removed key %s (%s, serial %d): out of every instance's JWKS within %s\n", k.ID, k.Algorithm, k.Serial, reload)
+	if now {
+		fmt.Fprintf(stdout, "its tokens are refused by every instance within %s; verifiers elsewhere drop it when they refetch the JWKS\n", reload)
+	} else {
+		fmt.Fprintf(stdout, "its tokens still pass authstore's own checks until they expire; add --now to refuse them too\n")
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ type serveConfig struct {
 	RefreshTTL        time.Duration
 	RefreshGrace      time.Duration
 	SigningAlg        string
+	JWTSecretFile     string
 	CORSOrigins       string
 	PasswordMaxLength int
 	PasswordMinLength int
@@ -140,7 +141,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&c.AccessTTL, "access-ttl", 20*time.Minute, "access token lifetime")
 	fs.DurationVar(&c.RefreshTTL, "refresh-ttl", 720*time.Hour, "refresh token lifetime from its issue")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", 10*time.Second, "window in which a just-rotated refresh token returns the current one (0 disables)")
-	fs.StringVar(&c.SigningAlg, "signing-alg", "EdDSA", "algorithm of new signing keys: EdDSA, ES256 or RS256 (an existing key signs until it is rotated)")
+	fs.StringVar(&c.SigningAlg, "signing-alg", "EdDSA", "algorithm of new signing keys: EdDSA, ES256 or RS256 (an existing key signs until it is rotated); or HS256, the original's compatibility mode: tokens MACed with the shared secret of AUTHSTORE_JWT_SECRET or --jwt-secret-file, an empty JWKS, no key rotation")
+	fs.StringVar(&c.JWTSecretFile, "jwt-secret-file", "", "with --signing-alg HS256: file holding the shared secret (its bytes, less one trailing line break; at least 32), when AUTHSTORE_JWT_SECRET is unset")
 	c.keys.addFlags(fs)
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "*", "comma-separated allowed browser origins, or * for any (always with credentials)")
 	fs.IntVar(&c.PasswordMaxLength, "password-max-length", 128, "longest accepted password, in characters (at least 64)")
@@ -168,6 +170,9 @@ AUTHSTORE_SECRET_KEY holds the secret key (base64 or hex, 32 bytes or more);
 without it, --secret-key-file names a file holding it, and for a SQLite
 database a key file is created beside it (FILE.key, mode 0600). Every
 instance on one PostgreSQL database needs the same secret key.
+With --signing-alg HS256, AUTHSTORE_JWT_SECRET (or --jwt-secret-file) holds
+the secret shared with the services verifying access tokens, used byte for
+byte as the HMAC key; at least 32 bytes.
 
 `
 
@@ -257,9 +262,9 @@ func (c serveConfig) check() error {
 		return err
 	}
 	switch c.SigningAlg {
-	case "EdDSA", "ES256", "RS256":
+	case "EdDSA", "ES256", "RS256", "HS256":
 	default:
-		return bad("signing-alg", "%q is not one of EdDSA, ES256, RS256", c.SigningAlg)
+		return bad("signing-alg", "%q is not one of EdDSA, ES256, RS256, HS256", c.SigningAlg)
 	}
 	switch c.LogFormat {
 	case "text", "json":

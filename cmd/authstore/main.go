@@ -2,7 +2,7 @@
 //
 //	authstore serve [flags]                run the HTTP server
 //	authstore migrate [up|status] [flags]  apply or list database migrations
-//	authstore keys list|rotate [flags]     show or rotate the signing keys
+//	authstore keys list|rotate|retire       show, rotate or remove signing keys
 //	authstore users list|show|disable|enable|delete   manage users
 //	authstore sessions list|revoke         list or revoke sessions
 //	authstore import FILE.jsonl | --from-postgres DSN   import users
@@ -59,7 +59,7 @@ const usage = `authstore: an authentication service (signup, signin, rotating re
 Usage:
   authstore serve [flags]                run the HTTP server (authstore serve --help lists the flags)
   authstore migrate [up|status] [flags]  apply or list database migrations
-  authstore keys list|rotate [flags]     show or rotate the signing keys
+  authstore keys list|rotate|retire       show, rotate or remove signing keys (authstore keys --help)
   authstore users list|show|disable|enable|delete [ID-OR-LOGIN]   manage users
   authstore sessions list USER | revoke SESSION-ID                  list or revoke sessions
   authstore import FILE.jsonl | --from-postgres DSN                 import users, keeping IDs and hashes

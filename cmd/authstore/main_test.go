@@ -300,7 +300,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{"unknown flag", []string{"serve", "--nope"}, nil, "flag provided but not defined: -nope"},
 		{"bad duration", []string{"serve", "--access-ttl", "soon"}, nil, "access-ttl"},
 		{"negative grace", []string{"serve", "--refresh-grace", "-1s"}, nil, "--refresh-grace"},
-		{"bad alg", []string{"serve", "--signing-alg", "HS256"}, nil, "--signing-alg"},
+		{"bad alg", []string{"serve", "--signing-alg", "HS512"}, nil, "--signing-alg"},
 		{"short max password", []string{"serve", "--password-max-length", "10"}, nil, "--password-max-length"},
 		{"empty CORS list", []string{"serve", "--cors-origins", " , "}, nil, "--cors-origins"},
 		{"bad log format", []string{"serve", "--log-format", "xml"}, nil, "--log-format"},

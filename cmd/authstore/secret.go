@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/authstore/auth/token"
 )
 
 // secretKeyLen is the length of a generated secret key.
@@ -156,4 +159,47 @@ func createKeyFile(path string) error {
 		return fmt.Errorf("key file: %w", err)
 	}
 	return nil
+}
+
+// jwtSecretEnv is the environment variable holding the HS256 shared secret.
+const jwtSecretEnv = "AUTHSTORE_JWT_SECRET"
+
+// loadJWTSecret returns the shared secret of the HS256 compatibility mode
+// and where it came from: AUTHSTORE_JWT_SECRET byte for byte, or the
+// contents of file less one trailing line break (so that a file written by
+// echo holds the same secret). Setting both, or neither, or a secret shorter
+// than token.MinHMACSecretLen is a usage error; a file others can read is
+// refused as key files are. Errors never contain the secret.
+func loadJWTSecret(getenv func(string) string, file string) ([]byte, string, error) {
+	env := getenv(jwtSecretEnv)
+	var (
+		secret []byte
+		source string
+	)
+	switch {
+	case env != "" && file != "":
+		return nil, "", usageError{"--signing-alg HS256: set " + jwtSecretEnv + " or --jwt-secret-file, not both"}
+	case env != "":
+		secret, source = []byte(env), jwtSecretEnv
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, "", fmt.Errorf("--jwt-secret-file: %w", err)
+		}
+		if fi, err := os.Stat(file); err != nil {
+			return nil, "", fmt.Errorf("--jwt-secret-file: %w", err)
+		} else if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			clear(b)
+			return nil, "", fmt.Errorf("--jwt-secret-file %s is accessible by others (mode %04o); run: chmod 600 %s", file, perm, file)
+		}
+		b = bytes.TrimSuffix(b, []byte("\n"))
+		b = bytes.TrimSuffix(b, []byte("\r"))
+		secret, source = b, file
+	default:
+		return nil, "", usageError{"--signing-alg HS256 needs the shared secret: set " + jwtSecretEnv + " or --jwt-secret-file"}
+	}
+	if len(secret) < token.MinHMACSecretLen {
+		return nil, "", usageError{fmt.Sprintf("the HS256 secret from %s is %d bytes; it must be at least %d (try: openssl rand -base64 48)", source, len(secret), token.MinHMACSecretLen)}
+	}
+	return secret, source, nil
 }

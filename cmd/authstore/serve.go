@@ -32,6 +32,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := cfg.logger(stderr)
 	setMemoryLimit(cfg.MemoryLimit, getenv, log)
+	var (
+		jwtSecret []byte
+		jwtSource string
+	)
+	if cfg.SigningAlg == token.HS256 {
+		if jwtSecret, jwtSource, err = loadJWTSecret(getenv, cfg.JWTSecretFile); err != nil {
+			return err
+		}
+	}
 
 	// A SQLite database is opened before its key file is made, so that a
 	// --db it refuses leaves no key file behind. PostgreSQL makes no file:
@@ -56,26 +65,44 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	sealer, err := token.NewSealer(sec.keySeal)
-	if err != nil {
-		return err
-	}
-	keys, err := token.LoadKeys(ctx, token.KeysConfig{
-		Store:           db,
-		Sealer:          sealer,
-		Algorithm:       cfg.SigningAlg,
-		ActivationDelay: cfg.keys.ActivationDelay,
-		Retention:       retention(cfg.AccessTTL, cfg.keys),
-		Rotation:        cfg.keys.Rotation,
-		Reload:          cfg.keys.Reload,
-		Logger:          log,
-	})
-	if err != nil {
-		return fmt.Errorf("signing keys: %w", err)
-	}
 	keysCtx, stopKeys := context.WithCancel(ctx)
 	defer stopKeys()
-	go keys.Run(keysCtx)
+	var (
+		signer auth.AccessTokenSigner
+		jwks   func() []byte
+		kid    string
+	)
+	if cfg.SigningAlg == token.HS256 {
+		// The compatibility mode signs with the shared secret only: the
+		// stored keys neither sign nor verify, and nothing rotates.
+		h, err := token.NewHMAC(jwtSecret, nil)
+		clear(jwtSecret)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		signer, jwks = h, h.JWKS
+		log.Info("signing access tokens with HS256 and the shared secret; the JWKS is empty and keys do not rotate", "jwt_secret", jwtSource)
+	} else {
+		sealer, err := token.NewSealer(sec.keySeal)
+		if err != nil {
+			return err
+		}
+		keys, err := token.LoadKeys(ctx, token.KeysConfig{
+			Store:           db,
+			Sealer:          sealer,
+			Algorithm:       cfg.SigningAlg,
+			ActivationDelay: cfg.keys.ActivationDelay,
+			Retention:       retention(cfg.AccessTTL, cfg.keys),
+			Rotation:        cfg.keys.Rotation,
+			Reload:          cfg.keys.Reload,
+			Logger:          log,
+		})
+		if err != nil {
+			return fmt.Errorf("signing keys: %w", err)
+		}
+		go keys.Run(keysCtx)
+		signer, jwks, kid = keys, keys.JWKS, keys.ActiveKID()
+	}
 
 	var common auth.PasswordBlocklist
 	if !cfg.AllowCommon {
@@ -97,7 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	svc, err := auth.NewService(auth.Config{
 		Store:              db,
-		Signer:             keys,
+		Signer:             signer,
 		Hasher:             hasher,
 		OnEvent:            m.Event,
 		MaxPasswordChecks:  hasher.Capacity(),
@@ -126,7 +153,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:         log,
 		CORSOrigins:    cfg.corsOrigins(),
 		MaxBodyBytes:   cfg.MaxBodyBytes,
-		JWKS:           keys.JWKS,
+		JWKS:           jwks,
 		JWKSMaxAge:     cfg.keys.jwksMaxAge(),
 	}, svc)
 
@@ -152,7 +179,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	log.Info("authstore listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.db.DB),
-		"kid", keys.ActiveKID(), "secret_key", secretSource, "version", version)
+		"alg", cfg.SigningAlg, "kid", kid, "secret_key", secretSource, "version", version)
 	fmt.Fprintf(stdout, "authstore listening on http://%s\n", ln.Addr())
 
 	served := make(chan error, 1)

@@ -1,0 +1,11 @@
+-- Emergency key removal (authstore keys retire): removed_at is when a key
+-- was taken out of the JWKS ahead of its time, refused_at when its tokens
+-- were refused too (--now); both NULL for a key in its normal life. The
+-- rows stay, so the history remains. Times are BIGINT Unix milliseconds,
+-- UTC.
+
+-- +goose Up
+ALTER TABLE signing_keys ADD COLUMN removed_at BIGINT, ADD COLUMN refused_at BIGINT;
+
+-- +goose Down
+ALTER TABLE signing_keys DROP COLUMN refused_at, DROP COLUMN removed_at;
