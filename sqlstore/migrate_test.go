@@ -13,7 +13,7 @@ import (
 )
 
 // latestVersion is the version of the newest migration.
-const latestVersion = 2
+const latestVersion = 4
 
 func TestSQLiteConcurrentMigrate(t *testing.T) {
 	t.Parallel()
@@ -79,6 +79,7 @@ func testConcurrentMigrate(t *testing.T, dsn string) {
 	for i, db := range dbs {
 		u := testUser()
 		u.ID, u.LoginKey, u.EmailKey = u.ID[:len(u.ID)-1]+string(rune('a'+i)), u.LoginKey+string(rune('a'+i)), string(rune('a'+i))+u.EmailKey
+		u.LoginSkeleton = u.LoginKey
 		if err := db.CreateUser(t.Context(), u); err != nil {
 			t.Errorf("CreateUser through instance %d: %v", i, err)
 		}
@@ -126,8 +127,13 @@ func testUpgradeFromInit(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	if len(applied) != 1 || applied[0].Version != 2 || !applied[0].Applied || applied[0].AppliedAt.IsZero() {
-		t.Errorf("Migrate applied %+v, want only version 2, with its time", applied)
+	if len(applied) != latestVersion-1 {
+		t.Errorf("Migrate applied %+v, want versions 2 to %d", applied, latestVersion)
+	}
+	for i, m := range applied {
+		if m.Version != int64(i+2) || !m.Applied || m.AppliedAt.IsZero() {
+			t.Errorf("Migrate applied %+v, want version %d, with its time", m, i+2)
+		}
 	}
 
 	keys, err := db.SigningKeys(ctx)
@@ -175,7 +181,7 @@ func testMigrationStatus(t *testing.T, dsn, dialect string) {
 	if got := db.Dialect(); got != dialect {
 		t.Errorf("Dialect() = %q, want %q", got, dialect)
 	}
-	wantNames := []string{"00001_init.sql", "00002_accounts.sql"}
+	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_login_skeleton.sql", "00004_rekey_users.go"}
 	check := func(status []sqlstore.Migration, applied bool) {
 		t.Helper()
 		if len(status) != len(wantNames) {
