@@ -8,6 +8,7 @@ import (
 
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 	"golang.org/x/text/secure/precis"
 	"golang.org/x/text/unicode/norm"
 )
@@ -26,7 +27,7 @@ import (
 // so which branch a string takes never splits one identity in two.
 func identityKey(s string) string {
 	if p, err := precis.UsernameCaseMapped.String(s); err == nil {
-		return norm.NFKC.String(cases.Fold().String(p))
+		return norm.NFKC.String(foldCase(p))
 	}
 	return nfkcCaseFold(s)
 }
@@ -37,26 +38,49 @@ func identityKey(s string) string {
 // PRECIS refuses the string (spaces, symbols, emoji, mixed directions).
 func nfkcCaseFold(s string) string {
 	s = strings.Map(dropDefaultIgnorable, s)
-	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
+	return norm.NFKC.String(foldCase(norm.NFKC.String(s)))
+}
+
+// foldCase applies full Unicode case folding (CaseFolding.txt, statuses C
+// and F): cases.Fold, corrected for Cherokee, which it swaps (golang/go#46101:
+// capitals become small letters and small letters capitals) where
+// CaseFolding.txt folds both to the capital.
+func foldCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case 0xAB70 <= r && r <= 0xABBF: // CHEROKEE SMALL LETTER A..MV
+			return r - 0xAB70 + 0x13A0
+		case 0x13F8 <= r && r <= 0x13FD: // CHEROKEE SMALL LETTER YE..MV
+			return r - 0x13F8 + 0x13F0
+		}
+		return r
+	}, cases.Fold().String(s))
 }
 
 // Skeleton returns the confusable skeleton of a login, its second
-// uniqueness key. It is the UTS #39 skeleton (NFD, each character replaced
-// by its prototype in the Unicode confusables table, NFD again) of the
-// trimmed login as typed, after NFKC and without default-ignorable code
-// points; then case-folded, because the login is unique regardless of case,
-// and mapped by the table once more, so that what folding produced maps
-// too. The skeleton is taken before folding because confusables are about
-// what is displayed, and the login is displayed as typed: Cyrillic "В"
-// looks like "B" while "в" does not look like "b", and "I" looks like "l"
-// while "i" does not. Logins that look alike share it: Cyrillic "аlice" and
-// "alice", "Воb" and "bob", "paypaI" and "paypal", "rn" and "m".
+// uniqueness key. Its core is the UTS #39 skeleton: NFD, each character
+// replaced by its prototype in the Unicode confusables table, NFD again
+// (written K below). Since logins are unique regardless of case, and the
+// table maps capitals and small letters apart (Cyrillic "В" to "B" but "в"
+// to "ʙ"; "I" to "l"), it is taken case-insensitively:
+//
+//	K(foldCase(K(upper(x))))
+//
+// of the trimmed login x after NFKC and without default-ignorable code
+// points. Upper-casing first lets capitals meet their Latin look-alikes;
+// folding and mapping again lets small letters meet theirs ("ɑ" and "a",
+// "rn" and "m"). Of the 1,552 pairs of a code point and a Latin letter or
+// digit that the table alone makes look alike in either case, 1,508 then
+// share a skeleton (TestSkeletonCoverage); most of the rest look like "i". Logins that look alike in some case
+// share it: Cyrillic "аlice" and "alice", "Воb" and "bob", "paypaI",
+// "paypa1" and "paypal". So, because "I" looks like "l", do "i" and "l":
+// "bill" and "biil" collide.
 //
 // The table is Unicode 13.0's confusables.txt as github.com/mtibben/confusables
 // embeds it.
 func Skeleton(login string) string {
-	s := norm.NFKC.String(strings.Map(dropDefaultIgnorable, strings.TrimSpace(login)))
-	return confusables.Skeleton(cases.Fold().String(confusables.Skeleton(s)))
+	x := norm.NFKC.String(strings.Map(dropDefaultIgnorable, strings.TrimSpace(login)))
+	return confusables.Skeleton(foldCase(confusables.Skeleton(cases.Upper(language.Und).String(x))))
 }
 
 // retiredKeyPrefix starts every key that Rekey retires. No key Fold or
