@@ -181,7 +181,7 @@ func (a *Admin) Import(ctx context.Context, in ImportUser) (ImportOutcome, strin
 	now := a.now()
 	u := &User{
 		ID: id, FirstName: req.FirstName.Str, LastName: req.LastName.Str,
-		Login: req.Login.Str, LoginKey: Fold(req.Login.Str),
+		Login: req.Login.Str, LoginKey: Fold(req.Login.Str), LoginSkeleton: Skeleton(req.Login.Str),
 		Email: req.Email.Str, EmailKey: Fold(req.Email.Str),
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
 	}
@@ -192,7 +192,7 @@ func (a *Admin) Import(ctx context.Context, in ImportUser) (ImportOutcome, strin
 		if _, err := a.store.UserByID(ctx, id); err == nil {
 			return Skipped, "already imported", nil // a concurrent import won
 		}
-		login, email, err := a.store.KeysTaken(ctx, u.LoginKey, u.EmailKey)
+		login, email, err := a.store.KeysTaken(ctx, u.LoginKey, u.LoginSkeleton, u.EmailKey)
 		switch {
 		case err != nil:
 			return 0, "", fmt.Errorf("import: %w", err)

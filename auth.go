@@ -19,8 +19,11 @@ type User struct {
 	LastName  string
 	Login     string // as typed, trimmed
 	LoginKey  string // Fold(Login): unique, used for lookups
-	Email     string // as typed, trimmed
-	EmailKey  string // Fold(Email): unique
+	// LoginSkeleton is Skeleton(Login): unique, so no login looks like
+	// another; never used for lookups.
+	LoginSkeleton string
+	Email         string // as typed, trimmed
+	EmailKey      string // Fold(Email): unique
 	// PasswordHash is a PHC string ($argon2id$...) or a bcrypt hash ($2a$...).
 	PasswordHash string
 	CreatedAt    time.Time
@@ -96,14 +99,16 @@ type LoginFailures struct {
 // store, find and compare-and-swap. Every method honours ctx.
 type Store interface {
 	// CreateUser inserts u. It returns an error wrapping ErrDuplicate if
-	// u.ID, u.LoginKey or u.EmailKey is taken, including by a concurrent insert.
+	// u.ID, u.LoginKey, u.LoginSkeleton or u.EmailKey is taken, including by
+	// a concurrent insert.
 	CreateUser(ctx context.Context, u *User) error
 	// UserByLoginKey returns the user whose LoginKey is key, or ErrNotFound.
 	UserByLoginKey(ctx context.Context, key string) (*User, error)
 	// UserByID returns the user with this id, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
-	// KeysTaken reports whether a user holds loginKey and whether one holds emailKey.
-	KeysTaken(ctx context.Context, loginKey, emailKey string) (login, email bool, err error)
+	// KeysTaken reports whether a user holds loginKey or loginSkeleton (as
+	// its LoginKey and LoginSkeleton), and whether one holds emailKey.
+	KeysTaken(ctx context.Context, loginKey, loginSkeleton, emailKey string) (login, email bool, err error)
 	// SetPasswordHash replaces the password hash of user id, or returns ErrNotFound.
 	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
 	// Users returns up to limit users whose ID is greater than after, by ID.

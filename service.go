@@ -176,7 +176,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	defer leave()
 	u := &User{
 		FirstName: r.FirstName.Str, LastName: r.LastName.Str,
-		Login: r.Login.Str, LoginKey: Fold(r.Login.Str),
+		Login: r.Login.Str, LoginKey: Fold(r.Login.Str), LoginSkeleton: Skeleton(r.Login.Str),
 		Email: r.Email.Str, EmailKey: Fold(r.Email.Str),
 	}
 	if err := s.taken(ctx, u); err != nil {
@@ -208,7 +208,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 // taken returns the conflict error naming what of u's login and email is
 // already used, or nil.
 func (s *Service) taken(ctx context.Context, u *User) error {
-	login, email, err := s.cfg.Store.KeysTaken(ctx, u.LoginKey, u.EmailKey)
+	login, email, err := s.cfg.Store.KeysTaken(ctx, u.LoginKey, u.LoginSkeleton, u.EmailKey)
 	switch {
 	case err != nil:
 		return fmt.Errorf("signup: %w", err)

@@ -5,9 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
 )
 
 // ValueType is the JSON type a request field arrived as.
@@ -155,11 +152,15 @@ type SigninRequest struct {
 }
 
 // Fold returns the key under which a login or email is unique and looked up:
-// the trimmed text, NFC-normalised and Unicode case-folded, so that "ΟΔΟΣ"
-// and "οδος", "STRASSE" and "straße", or a composed and a decomposed "é"
-// are one key.
+// the trimmed text mapped by the PRECIS UsernameCaseMapped profile and then
+// case-folded, or, where that profile refuses the text (spaces, symbols,
+// compatibility characters), mapped as NFKC_Casefold maps it; the key is
+// NFKC-normalised either way and Fold never fails. So "ΟΔΟΣ" and "οδος",
+// "STRASSE" and "straße", a composed and a decomposed "é", fullwidth
+// "ａｌｉｃｅ" and "alice", or "ali\u200Bce" and "alice" are one key.
+// Look-alikes from other scripts are not: see Skeleton.
 func Fold(s string) string {
-	return norm.NFC.String(cases.Fold().String(norm.NFC.String(JSTrim(s))))
+	return identityKey(JSTrim(s))
 }
 
 // trimmed returns v with surrounding white space removed from its text, as
@@ -231,11 +232,11 @@ func (l lengthRule) message(name string, v Value) string {
 // fieldRules are the checks one field gets, in the original's message order:
 // length, then not-empty, then string.
 type fieldRules struct {
-	name       string
-	length     *lengthRule
-	notEmpty   bool // "should not be empty"
-	email      bool // "must be an email" replaces the other messages
-	noControls bool // refuse U+0000–U+001F and U+007F
+	name     string
+	length   *lengthRule
+	notEmpty bool      // "should not be empty"
+	email    bool      // "must be an email" replaces the other messages
+	text     textClass // characters refused as hiding or disguising text
 }
 
 // check appends to msgs the messages v earns under r, in the original order.
@@ -245,7 +246,7 @@ func (r fieldRules) check(v Value, msgs []string) []string {
 		if !isString || !IsEmail(v.Str) {
 			return append(msgs, r.name+" must be an email")
 		}
-		if r.noControls && hasControl(v.Str) {
+		if r.text.refusedIn(v.Str) {
 			msgs = append(msgs, r.name+" must not contain control characters")
 		}
 		return msgs
@@ -261,12 +262,14 @@ func (r fieldRules) check(v Value, msgs []string) []string {
 	}
 	if !isString {
 		msgs = append(msgs, r.name+" must be a string")
-	} else if r.noControls && hasControl(v.Str) {
+	} else if r.text.refusedIn(v.Str) {
 		msgs = append(msgs, r.name+" must not contain control characters")
 	}
 	return msgs
 }
 
+// hasControl reports whether s holds a C0 control or DEL, which no stored
+// text may hold (field rules refuse more: see textClass).
 func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
@@ -304,10 +307,10 @@ func validateSignup(r *SignupRequest, pw passwordPolicy) error {
 	r.FirstName, r.LastName = trimmed(r.FirstName), trimmed(r.LastName)
 	r.Login, r.Email, r.Password = trimmed(r.Login), trimmed(r.Email), trimmed(r.Password)
 	var msgs []string
-	msgs = fieldRules{name: "firstName", length: &nameLength, notEmpty: true, noControls: true}.check(r.FirstName, msgs)
-	msgs = fieldRules{name: "lastName", length: &nameLength, notEmpty: true, noControls: true}.check(r.LastName, msgs)
-	msgs = fieldRules{name: "login", length: &loginLength, noControls: true}.check(r.Login, msgs)
-	msgs = fieldRules{name: "email", email: true, noControls: true}.check(r.Email, msgs)
+	msgs = fieldRules{name: "firstName", length: &nameLength, notEmpty: true, text: nameText}.check(r.FirstName, msgs)
+	msgs = fieldRules{name: "lastName", length: &nameLength, notEmpty: true, text: nameText}.check(r.LastName, msgs)
+	msgs = fieldRules{name: "login", length: &loginLength, text: identifierText}.check(r.Login, msgs)
+	msgs = fieldRules{name: "email", email: true, text: identifierText}.check(r.Email, msgs)
 	before := len(msgs)
 	msgs = fieldRules{name: "password", length: &lengthRule{min: pw.min, max: pw.max}}.check(r.Password, msgs)
 	if len(msgs) == before && pw.common != nil && pw.common.Contains(r.Password.Str) {

@@ -30,9 +30,10 @@ var _ auth.PasswordBlocklist = (*Blocklist)(nil)
 // implements auth.PasswordBlocklist and is safe for concurrent use.
 //
 // Matching ignores case and form: entries and candidates alike are trimmed
-// of surrounding white space, NFC-normalised and Unicode case-folded (as
-// auth.Fold does to logins), so "PassWord1", " password1 " and "password1"
-// are one entry, as are a composed and a decomposed "é". It matches whole
+// of surrounding white space and keyed as auth.Fold keys logins (width,
+// compatibility forms and case folded, NFKC), so "PassWord1", " password1 ",
+// "ｐａｓｓｗｏｒｄ1" and "password1" are one entry, as are a composed and a
+// decomposed "é". It matches whole
 // passwords only: "password1!" is not refused because "password1" is listed.
 type Blocklist struct {
 	keys []string // normalised, sorted, without duplicates

@@ -13,7 +13,7 @@ import (
 )
 
 // latestVersion is the version of the newest migration.
-const latestVersion = 3
+const latestVersion = 5
 
 func TestSQLiteConcurrentMigrate(t *testing.T) {
 	t.Parallel()
@@ -79,6 +79,7 @@ func testConcurrentMigrate(t *testing.T, dsn string) {
 	for i, db := range dbs {
 		u := testUser()
 		u.ID, u.LoginKey, u.EmailKey = u.ID[:len(u.ID)-1]+string(rune('a'+i)), u.LoginKey+string(rune('a'+i)), string(rune('a'+i))+u.EmailKey
+		u.LoginSkeleton = u.LoginKey
 		if err := db.CreateUser(t.Context(), u); err != nil {
 			t.Errorf("CreateUser through instance %d: %v", i, err)
 		}
@@ -180,7 +181,7 @@ func testMigrationStatus(t *testing.T, dsn, dialect string) {
 	if got := db.Dialect(); got != dialect {
 		t.Errorf("Dialect() = %q, want %q", got, dialect)
 	}
-	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql"}
+	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql", "00004_login_skeleton.sql", "00005_rekey_users.go"}
 	check := func(status []sqlstore.Migration, applied bool) {
 		t.Helper()
 		if len(status) != len(wantNames) {

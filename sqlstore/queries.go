@@ -6,7 +6,7 @@ import (
 )
 
 const (
-	userColumns    = `id, first_name, last_name, login, login_key, email, email_key, password_hash, created_at, updated_at, disabled_at`
+	userColumns    = `id, first_name, last_name, login, login_key, login_skeleton, email, email_key, password_hash, created_at, updated_at, disabled_at`
 	sessionColumns = `id, user_id, generation, rotated_at, created_at, last_used_at, revoked_at, user_agent, ip`
 	keyColumns     = `id, serial, algorithm, private, public, created_at, activates_at, removed_at, refused_at`
 )
@@ -30,10 +30,10 @@ type queries struct {
 // newQueries returns every statement with its placeholders rewritten by bind.
 func newQueries(bind func(string) string) queries {
 	return queries{
-		createUser:         bind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		createUser:         bind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		userByLoginKey:     bind(`SELECT ` + userColumns + ` FROM users WHERE login_key = ?`),
 		userByID:           bind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`),
-		keysTaken:          bind(`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ?), EXISTS (SELECT 1 FROM users WHERE email_key = ?)`),
+		keysTaken:          bind(`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ? OR login_skeleton = ?), EXISTS (SELECT 1 FROM users WHERE email_key = ?)`),
 		setPasswordHash:    bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
 		users:              bind(`SELECT ` + userColumns + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`),
 		setUserDisabled:    bind(`UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`),

@@ -45,7 +45,7 @@ func testUser() *auth.User {
 	now := time.Date(2026, 11, 27, 22, 5, 13, 0, time.UTC)
 	return &auth.User{
 		ID: "6f1c2a4e-0000-4000-8000-000000000001", FirstName: "Ada", LastName: "Lovelace",
-		Login: "Ada", LoginKey: "ada", Email: "ada@example.com", EmailKey: "ada@example.com",
+		Login: "Ada", LoginKey: "ada", LoginSkeleton: "ada", Email: "ada@example.com", EmailKey: "ada@example.com",
 		PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now,
 	}
 }

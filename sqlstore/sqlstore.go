@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"strings"
 	"time"
@@ -82,12 +83,15 @@ type Options struct {
 	// commit is also durable against power loss and OS crashes, at the cost
 	// of an fsync of the WAL per commit. Ignored for PostgreSQL.
 	SQLiteSyncFull bool
+	// Logger receives what migrations report, such as users whose keys a
+	// re-keying migration retired. Nil discards it.
+	Logger *slog.Logger
 }
 
 // Migration is one schema migration and whether the database has it.
 type Migration struct {
 	Version int64
-	Name    string // file name, such as "00001_init.sql"
+	Name    string // file name, such as "00001_init.sql"; "00004_rekey_users.go" for a Go migration
 	Applied bool
 	// AppliedAt is when the migration was applied (by the database's clock),
 	// zero while it is pending.
@@ -127,6 +131,7 @@ type DB struct {
 	// needed (a private in-memory database).
 	locker lock.SessionLocker
 	now    func() time.Time
+	log    *slog.Logger
 	// timeout bounds each call; timedOut is the cause of its expiry, which
 	// tells our deadline from the caller's.
 	timeout  time.Duration
@@ -168,6 +173,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if db.read == db.write {
 		db.rs = db.ws
 	}
+	db.log = opts.Logger
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
 	db.now = opts.Now
 	if db.now == nil {
 		db.now = time.Now
@@ -201,7 +210,10 @@ func (db *DB) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	opts := []goose.ProviderOption{
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(db.rekeyMigration(rekeyVersion)),
+	}
 	if db.locker != nil {
 		opts = append(opts, goose.WithSessionLocker(db.locker))
 	}
@@ -262,6 +274,9 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]Migration, error) {
 			Version: s.Source.Version,
 			Name:    path.Base(s.Source.Path),
 			Applied: s.State == goose.StateApplied,
+		}
+		if s.Source.Type == goose.TypeGo {
+			m.Name = goMigrationName(m.Version)
 		}
 		if m.Applied {
 			m.AppliedAt = s.AppliedAt.UTC()

@@ -20,12 +20,14 @@ func scanUser(s scanner) (*auth.User, error) {
 		u                auth.User
 		created, updated int64
 		disabled         sql.NullInt64
+		skeleton         sql.NullString
 	)
-	err := s.Scan(&u.ID, &u.FirstName, &u.LastName, &u.Login, &u.LoginKey,
+	err := s.Scan(&u.ID, &u.FirstName, &u.LastName, &u.Login, &u.LoginKey, &skeleton,
 		&u.Email, &u.EmailKey, &u.PasswordHash, &created, &updated, &disabled)
 	if err != nil {
 		return nil, err
 	}
+	u.LoginSkeleton = skeleton.String
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
 	u.DisabledAt = fromNullMillis(disabled)
 	return &u, nil
@@ -48,12 +50,13 @@ func scanSession(s scanner) (*auth.Session, error) {
 }
 
 // CreateUser inserts u. It returns an error wrapping auth.ErrDuplicate if
-// u.ID, u.LoginKey or u.EmailKey is taken, including by a concurrent insert.
+// u.ID, u.LoginKey, u.LoginSkeleton or u.EmailKey is taken, including by a
+// concurrent insert.
 func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	ctx, cancel := db.call(ctx)
 	defer cancel()
 	_, err := db.run(ctx, db.q.createUser,
-		u.ID, u.FirstName, u.LastName, u.Login, u.LoginKey, u.Email, u.EmailKey,
+		u.ID, u.FirstName, u.LastName, u.Login, u.LoginKey, u.LoginSkeleton, u.Email, u.EmailKey,
 		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt), nullMillis(u.DisabledAt))
 	if err != nil {
 		return db.wrap(ctx, "create user", err)
@@ -86,12 +89,12 @@ func (db *DB) user(ctx context.Context, op, query string, arg string) (*auth.Use
 	return u, nil
 }
 
-// KeysTaken reports whether a user holds loginKey and whether one holds
-// emailKey.
-func (db *DB) KeysTaken(ctx context.Context, loginKey, emailKey string) (login, email bool, err error) {
+// KeysTaken reports whether a user holds loginKey or loginSkeleton (as its
+// login key and login skeleton), and whether one holds emailKey.
+func (db *DB) KeysTaken(ctx context.Context, loginKey, loginSkeleton, emailKey string) (login, email bool, err error) {
 	ctx, cancel := db.call(ctx)
 	defer cancel()
-	err = db.queryRow(ctx, false, db.q.keysTaken, loginKey, emailKey).Scan(&login, &email)
+	err = db.queryRow(ctx, false, db.q.keysTaken, loginKey, loginSkeleton, emailKey).Scan(&login, &email)
 	if err != nil {
 		return false, false, db.wrap(ctx, "keys taken", err)
 	}

@@ -191,7 +191,7 @@ func testDeleteUser(t *testing.T, s auth.Store) {
 	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("UserByID(deleted) error = %v, want ErrNotFound", err)
 	}
-	login, email, err := s.KeysTaken(ctx, u.LoginKey, u.EmailKey)
+	login, email, err := s.KeysTaken(ctx, u.LoginKey, u.LoginSkeleton, u.EmailKey)
 	if err != nil || login || email {
 		t.Errorf("KeysTaken(deleted user's keys) = %v, %v, %v, want false, false, nil", login, email, err)
 	}

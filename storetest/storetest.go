@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"UserNotFound", testUserNotFound},
 		{"KeysTaken", testKeysTaken},
 		{"DuplicateLoginKey", testDuplicateLoginKey},
+		{"DuplicateLoginSkeleton", testDuplicateLoginSkeleton},
 		{"DuplicateEmailKey", testDuplicateEmailKey},
 		{"SetPasswordHash", testSetPasswordHash},
 		{"SessionRoundTrip", testSessionRoundTrip},
@@ -86,16 +87,19 @@ func sameTime(a, b time.Time) bool {
 
 func newUser(n int) *auth.User {
 	return &auth.User{
-		ID:           fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
-		FirstName:    "Zoë",
-		LastName:     fmt.Sprintf("Last%d", n),
-		Login:        fmt.Sprintf("User%d", n),
-		LoginKey:     fmt.Sprintf("user%d", n),
-		Email:        fmt.Sprintf("User%d@Example.com", n),
-		EmailKey:     fmt.Sprintf("user%d@example.com", n),
-		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA",
-		CreatedAt:    at(time.Duration(n) * time.Second),
-		UpdatedAt:    at(time.Duration(n)*time.Second + time.Minute),
+		ID:        fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
+		FirstName: "Zoë",
+		LastName:  fmt.Sprintf("Last%d", n),
+		Login:     fmt.Sprintf("User%d", n),
+		LoginKey:  fmt.Sprintf("user%d", n),
+		// Not the login key, so that a store comparing the wrong
+		// column fails.
+		LoginSkeleton: fmt.Sprintf("skeleton-user%d", n),
+		Email:         fmt.Sprintf("User%d@Example.com", n),
+		EmailKey:      fmt.Sprintf("user%d@example.com", n),
+		PasswordHash:  "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA",
+		CreatedAt:     at(time.Duration(n) * time.Second),
+		UpdatedAt:     at(time.Duration(n)*time.Second + time.Minute),
 	}
 }
 
@@ -143,7 +147,7 @@ func mustSession(t *testing.T, s auth.Store, id string) *auth.Session {
 func checkUser(t *testing.T, got, want *auth.User) {
 	t.Helper()
 	if got.ID != want.ID || got.FirstName != want.FirstName || got.LastName != want.LastName ||
-		got.Login != want.Login || got.LoginKey != want.LoginKey || got.Email != want.Email ||
+		got.Login != want.Login || got.LoginKey != want.LoginKey || got.LoginSkeleton != want.LoginSkeleton || got.Email != want.Email ||
 		got.EmailKey != want.EmailKey || got.PasswordHash != want.PasswordHash ||
 		!sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.UpdatedAt, want.UpdatedAt) ||
 		!sameTime(got.DisabledAt, want.DisabledAt) || got.DisabledAt.IsZero() != want.DisabledAt.IsZero() {
@@ -205,28 +209,32 @@ func testKeysTaken(t *testing.T, s auth.Store) {
 	mustCreateUser(t, s, u1)
 	mustCreateUser(t, s, u2)
 	tests := []struct {
-		name                string
-		loginKey, emailKey  string
-		wantLogin, wantMail bool
+		name                         string
+		loginKey, skeleton, emailKey string
+		wantLogin, wantMail          bool
 	}{
-		{"neither", "free", "free@example.com", false, false},
-		{"login only", u1.LoginKey, "free@example.com", true, false},
-		{"email only", "free", u1.EmailKey, false, true},
-		{"both same user", u1.LoginKey, u1.EmailKey, true, true},
-		{"both different users", u1.LoginKey, u2.EmailKey, true, true},
-		{"login key is not an email key", "free", u1.LoginKey, false, false},
-		{"email key is not a login key", u1.EmailKey, "free@example.com", false, false},
-		{"empty", "", "", false, false},
+		{"neither", "free", "free", "free@example.com", false, false},
+		{"login only", u1.LoginKey, "free", "free@example.com", true, false},
+		{"skeleton only", "free", u1.LoginSkeleton, "free@example.com", true, false},
+		{"email only", "free", "free", u1.EmailKey, false, true},
+		{"both same user", u1.LoginKey, u1.LoginSkeleton, u1.EmailKey, true, true},
+		{"both different users", u1.LoginKey, "free", u2.EmailKey, true, true},
+		{"skeleton and email of different users", "free", u2.LoginSkeleton, u1.EmailKey, true, true},
+		{"login key is not an email key", "free", "free", u1.LoginKey, false, false},
+		{"email key is not a login key", u1.EmailKey, u1.EmailKey, "free@example.com", false, false},
+		{"login key is not a skeleton", "free", u1.LoginKey, "free@example.com", false, false},
+		{"skeleton is not a login key", u1.LoginSkeleton, "free", "free@example.com", false, false},
+		{"empty", "", "", "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			login, email, err := s.KeysTaken(t.Context(), tt.loginKey, tt.emailKey)
+			login, email, err := s.KeysTaken(t.Context(), tt.loginKey, tt.skeleton, tt.emailKey)
 			if err != nil {
 				t.Fatalf("KeysTaken: %v", err)
 			}
 			if login != tt.wantLogin || email != tt.wantMail {
-				t.Errorf("KeysTaken(%q, %q) = %v, %v, want %v, %v",
-					tt.loginKey, tt.emailKey, login, email, tt.wantLogin, tt.wantMail)
+				t.Errorf("KeysTaken(%q, %q, %q) = %v, %v, want %v, %v",
+					tt.loginKey, tt.skeleton, tt.emailKey, login, email, tt.wantLogin, tt.wantMail)
 			}
 		})
 	}
@@ -237,6 +245,14 @@ func testDuplicateLoginKey(t *testing.T, s auth.Store) {
 	mustCreateUser(t, s, u)
 	dup := newUser(2)
 	dup.LoginKey = u.LoginKey
+	checkDuplicate(t, s, u, dup)
+}
+
+func testDuplicateLoginSkeleton(t *testing.T, s auth.Store) {
+	u := newUser(1)
+	mustCreateUser(t, s, u)
+	dup := newUser(2)
+	dup.LoginSkeleton = u.LoginSkeleton
 	checkDuplicate(t, s, u, dup)
 }
 

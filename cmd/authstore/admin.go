@@ -142,7 +142,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 		fmt.Fprintf(stdout, "created key %s (%s, serial %d): in the JWKS within %s, signing from %s\n",
-			nk.ID, nk.Algorithm, nk.Serial, k.Reload, rfc3339(nk.ActivatesAt))
+			termSafe(nk.ID), termSafe(nk.Algorithm), nk.Serial, k.Reload, rfc3339(nk.ActivatesAt))
 		return nil
 	}
 
@@ -153,7 +153,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "SERIAL\tKID\tALG\tCREATED\tACTIVATES\tSTATE\tRETIRED\tREMOVED\tTOKENS REFUSED\n")
 	for _, st := range token.States(list, time.Now(), retention(accessTTL, k)) {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Key.Serial, st.Key.ID, st.Key.Algorithm,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Key.Serial, termSafe(st.Key.ID), termSafe(st.Key.Algorithm),
 			rfc3339(st.Key.CreatedAt), rfc3339(st.Key.ActivatesAt), st.State, rfc3339(st.RetiredAt),
 			rfc3339(st.Key.RemovedAt), rfc3339(st.Key.RefusedAt))
 	}

@@ -140,7 +140,7 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tLOGIN\tEMAIL\tCREATED\tDISABLED")
 		for _, u := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Login, u.Email, rfc3339(u.CreatedAt), rfc3339(u.DisabledAt))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafe(u.ID), termSafe(u.Login), termSafe(u.Email), rfc3339(u.CreatedAt), rfc3339(u.DisabledAt))
 		}
 		return tw.Flush()
 	}
@@ -165,12 +165,13 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if action == "delete" {
-		fmt.Fprintf(stdout, "deleted user %s (%s)\n", u.ID, u.Login)
+		fmt.Fprintf(stdout, "deleted user %s (%s)\n", termSafe(u.ID), termSafe(u.Login))
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
-		{"id", u.ID}, {"login", u.Login}, {"email", u.Email}, {"first name", u.FirstName}, {"last name", u.LastName},
+		{"id", termSafe(u.ID)}, {"login", termSafe(u.Login)}, {"email", termSafe(u.Email)},
+		{"first name", termSafe(u.FirstName)}, {"last name", termSafe(u.LastName)},
 		{"created", rfc3339(u.CreatedAt)}, {"updated", rfc3339(u.UpdatedAt)}, {"disabled", rfc3339(u.DisabledAt)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
@@ -203,7 +204,7 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 		} else if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked session %s\n", pos[0])
+		fmt.Fprintf(stdout, "revoked session %s\n", termSafe(pos[0]))
 		return nil
 	}
 	u, list, err := a.Sessions(ctx, pos[0])
@@ -214,9 +215,9 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "SESSION\tCREATED\tLAST USED\tREVOKED\tIP\tUSER AGENT\t(user %s)\n", u.Login)
+	fmt.Fprintf(tw, "SESSION\tCREATED\tLAST USED\tREVOKED\tIP\tUSER AGENT\t(user %s)\n", termSafe(u.Login))
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.ID, rfc3339(s.CreatedAt), rfc3339(s.LastUsedAt), rfc3339(s.RevokedAt), s.IP, s.UserAgent)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", termSafe(s.ID), rfc3339(s.CreatedAt), rfc3339(s.LastUsedAt), rfc3339(s.RevokedAt), termSafe(s.IP), termSafe(s.UserAgent))
 	}
 	return tw.Flush()
 }
@@ -424,7 +425,7 @@ can be re-run; an invalid one is rejected with its reason.
 		return first[keys[i]] < first[keys[j]]
 	})
 	for _, r := range keys {
-		fmt.Fprintf(stdout, "  rejected %d: %s (first at row %d)\n", reasons[r], r, first[r])
+		fmt.Fprintf(stdout, "  rejected %d: %s (first at row %d)\n", reasons[r], termSafe(r), first[r])
 	}
 	return nil
 }
