@@ -46,6 +46,10 @@ func exitCode(err error) int {
 	if errors.As(err, &u) {
 		return 2
 	}
+	var r rowsRejectedError
+	if errors.As(err, &r) {
+		return 3
+	}
 	return 1
 }
 

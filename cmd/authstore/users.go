@@ -18,35 +18,52 @@ import (
 	"time"
 
 	"github.com/authstore/auth"
+	"github.com/authstore/auth/sqlstore"
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver, for import --from-postgres
 )
 
-// adminFlags parses the flags every admin command shares and opens the
-// database and an auth.Admin logging audit events to stderr.
-func adminFlags(ctx context.Context, name, help string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*auth.Admin, func() error, []string, error) {
-	var c dbConfig
+// adminCtx is what an admin command works with once its flags are parsed.
+type adminCtx struct {
+	*auth.Admin
+	db  *sqlstore.DB
+	log *slog.Logger // the command's log, to stderr, as --log-level and --log-format say
+}
+
+// adminFlags parses the flags every admin command shares, refuses a
+// database authstore has not migrated (creating nothing), and opens it and
+// an auth.Admin logging audit events to stderr. The caller must close a.db.
+func adminFlags(ctx context.Context, name, help string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*adminCtx, []string, error) {
+	var (
+		c  dbConfig
+		lc logConfig
+	)
 	fs := flag.NewFlagSet("authstore "+name, flag.ContinueOnError)
 	c.addFlags(fs)
+	lc.addFlags(fs)
 	if extra != nil {
 		extra(fs)
 	}
 	flagArgs, pos := splitArgs(fs, args)
 	if err := parseFlags(fs, flagArgs, getenv, stderr, help); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if err := c.check(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	db, err := openDB(ctx, c, false)
+	log, err := lc.logger(stderr)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	a, err := auth.NewAdmin(auth.AdminConfig{Store: db, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	db, err := openDB(ctx, c, openExisting, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := auth.NewAdmin(auth.AdminConfig{Store: db, Logger: log})
 	if err != nil {
 		db.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return a, db.Close, pos, nil
+	return &adminCtx{Admin: a, db: db, log: log}, pos, nil
 }
 
 // splitArgs separates the flags of fs (with their values) from positional
@@ -120,11 +137,11 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return usageError{fmt.Sprintf("unknown users action %q", action)}
 	}
-	a, closeDB, pos, err := adminFlags(ctx, "users "+action, help, args, getenv, stderr, extra)
+	a, pos, err := adminFlags(ctx, "users "+action, help, args, getenv, stderr, extra)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer a.db.Close()
 
 	if action == "list" {
 		if len(pos) > 0 {
@@ -189,11 +206,11 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 		return usageError{"sessions needs an action: list or revoke"}
 	}
 	action := args[0]
-	a, closeDB, pos, err := adminFlags(ctx, "sessions "+action, help, args[1:], getenv, stderr, nil)
+	a, pos, err := adminFlags(ctx, "sessions "+action, help, args[1:], getenv, stderr, nil)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer a.db.Close()
 	if len(pos) != 1 {
 		return usageError{fmt.Sprintf("sessions %s needs one argument", action)}
 	}
@@ -296,19 +313,21 @@ type pgSource struct {
 }
 
 func openFakeStore(ctx context.Context, dsn string) (*pgSource, error) {
+	// Every error names the source by describeDSN and has the DSN's
+	// secrets taken out: pgx's errors may quote the DSN.
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return nil, err
+		return nil, redactErr(fmt.Errorf("source database %s: %w", describeDSN(dsn), err), dsn)
 	}
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM "user"`).Scan(&n); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("source database %s: %w", redactDSN(dsn), err)
+		return nil, redactErr(fmt.Errorf("source database %s: %w", describeDSN(dsn), err), dsn)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT uuid::text, first_name, last_name, login, email, password FROM "user" ORDER BY uuid`)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("source database %s: %w", redactDSN(dsn), err)
+		return nil, redactErr(fmt.Errorf("source database %s: %w", describeDSN(dsn), err), dsn)
 	}
 	return &pgSource{db: db, rows: rows, n: n}, nil
 }
@@ -349,13 +368,13 @@ can be re-run; an invalid one is rejected with its reason.
 
 `
 	var from string
-	a, closeDB, pos, err := adminFlags(ctx, "import", help, args, getenv, stderr, func(fs *flag.FlagSet) {
+	a, pos, err := adminFlags(ctx, "import", help, args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&from, "from-postgres", "", "DSN of the original Fake Store API database to import from")
 	})
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer a.db.Close()
 	var src importSource
 	switch {
 	case from != "" && len(pos) == 0:
@@ -369,6 +388,17 @@ can be re-run; an invalid one is rejected with its reason.
 		return err
 	}
 	defer src.close()
+	source := from
+	if from == "" {
+		source = pos[0]
+	}
+	source = describeDSN(source)
+	// Rows are imported without an audit line each (100,000 rows would bury
+	// the log and the progress bar); one summary line is logged at the end.
+	quiet, err := auth.NewAdmin(auth.AdminConfig{Store: a.db})
+	if err != nil {
+		return err
+	}
 
 	bar := newProgress(stderr, src.total())
 	var (
@@ -394,9 +424,9 @@ can be re-run; an invalid one is rejected with its reason.
 		}
 		if err != nil {
 			bar.done()
-			return fmt.Errorf("import stopped at row %d: %w", row, err)
+			return redactErr(fmt.Errorf("import stopped at row %d: %w", row, err), from)
 		}
-		outcome, reason, err := a.Import(ctx, u)
+		outcome, reason, err := quiet.Import(ctx, u)
 		if err != nil {
 			bar.done()
 			return fmt.Errorf("import stopped at row %d: %w", row, err)
@@ -411,6 +441,8 @@ can be re-run; an invalid one is rejected with its reason.
 		bar.update(row, counts)
 	}
 	bar.done()
+	a.log.Info("audit", "event", "users_imported", "by", "admin", "source", source, "rows", row,
+		"imported", counts[auth.Imported], "skipped", counts[auth.Skipped], "rejected", counts[auth.Rejected])
 	fmt.Fprintf(stdout, "rows: %d, imported: %d, skipped (already there): %d, rejected: %d\n",
 		row, counts[auth.Imported], counts[auth.Skipped], counts[auth.Rejected])
 	keys := make([]string, 0, len(reasons))
@@ -426,10 +458,23 @@ can be re-run; an invalid one is rejected with its reason.
 	for _, r := range keys {
 		fmt.Fprintf(stdout, "  rejected %d: %s (first at row %d)\n", reasons[r], r, first[r])
 	}
+	if n := counts[auth.Rejected]; n > 0 {
+		return rowsRejectedError{n}
+	}
 	return nil
 }
 
-// progress draws a progress bar on a terminal and nothing otherwise.
+// rowsRejectedError ends an import that ran to its end but rejected rows;
+// the process exits with status 3.
+type rowsRejectedError struct{ n int }
+
+func (e rowsRejectedError) Error() string {
+	return fmt.Sprintf("import finished, but %d rows were rejected (reasons above)", e.n)
+}
+
+// progress draws a progress bar on a terminal and nothing otherwise. The
+// bar redraws one line in place; done ends that line, and nothing else is
+// written to the terminal between the first update and done.
 type progress struct {
 	w     io.Writer
 	total int
