@@ -95,7 +95,7 @@ func TestUserAndSessionCommands(t *testing.T) {
 	mustCLI(t, nil, "users", "enable", "ada", "--db", db)
 	s.post(t, "/auth/signin", map[string]any{"login": "ada", "password": "correct horse battery"}).want(t, 200, "")
 
-	mustCLI(t, nil, "users", "delete", "ada", "--db", db)
+	mustCLI(t, nil, "users", "delete", "--yes", "ada", "--db", db)
 	if _, err := cli(t, nil, "users", "show", "ada", "--db", db); err == nil || !strings.Contains(err.Error(), "no user") {
 		t.Errorf("show after delete: %v", err)
 	}

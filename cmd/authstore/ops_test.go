@@ -15,10 +15,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authstore/auth/internal/pgtest"
+	"github.com/authstore/auth/password"
 )
 
 // runCLI runs one authstore command in-process with env and returns its
@@ -412,5 +415,139 @@ func TestBenchAgainstRateLimitedServer(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "429 Too Many Requests") || !strings.Contains(stderr, "--ip-rate-limit 0 --ip-refresh-rate-limit 0") {
 		t.Errorf("no rate-limit warning:\n%s", stderr)
+	}
+}
+
+// users list pages by creation time, then ID, with a cursor printed after
+// each full page.
+func TestUsersListPaging(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	mustCLI(t, nil, "migrate", "up", "--db", db)
+	hash, err := password.New(password.Options{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}).Hash(context.Background(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two imports a few milliseconds apart: the second's IDs sort first,
+	// but its users were created later. Within an import many users share
+	// a millisecond, so the ID breaks ties.
+	var want []string
+	for batch, prefix := range []string{"f", "0"} {
+		var b bytes.Buffer
+		for i := range 12 {
+			id := fmt.Sprintf("%s0000000-0000-4000-8000-%012d", prefix, 11-i)
+			fmt.Fprintf(&b, `{"uuid":%q,"firstName":"A","lastName":"B","login":"u%d%d","email":"u%d%d@example.com","password":%q}`+"\n", id, batch, i, batch, i, hash)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("b%d.jsonl", batch))
+		if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mustCLI(t, nil, "import", "--db", db, file)
+		time.Sleep(5 * time.Millisecond)
+	}
+	a, _, err := adminFlags(context.Background(), "users list", "", []string{"--db", db}, func(string) string { return "" }, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := a.db.UsersByCreation(context.Background(), time.Time{}, "", 100)
+	a.db.Close()
+	if err != nil || len(all) != 24 {
+		t.Fatalf("%d users, %v", len(all), err)
+	}
+	for i, u := range all {
+		if i > 0 && (u.CreatedAt.Before(all[i-1].CreatedAt) || u.CreatedAt.Equal(all[i-1].CreatedAt) && u.ID <= all[i-1].ID) {
+			t.Fatalf("not in (created, id) order at %d: %v", i, all)
+		}
+		want = append(want, u.ID)
+	}
+	if !strings.HasPrefix(want[0], "f") || !strings.HasPrefix(want[23], "0") {
+		t.Errorf("not by creation: first %s, last %s", want[0], want[23])
+	}
+
+	next := regexp.MustCompile(`(?m)^next page: authstore users list --after (\S+)$`)
+	var got []string
+	args := []string{"users", "list", "--db", db, "--limit", "10"}
+	for page := 0; ; page++ {
+		out := mustCLI(t, nil, args...)
+		for _, line := range strings.Split(out, "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 0 && f[0] != "next" {
+				got = append(got, f[0])
+			}
+		}
+		m := next.FindStringSubmatch(out)
+		if m == nil {
+			break
+		}
+		if page > 3 {
+			t.Fatal("paging does not end")
+		}
+		args = []string{"users", "list", "--db", db, "--limit", "10", "--after", m[1]}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("pages gave\n%v\nwant\n%v", got, want)
+	}
+	if _, err := cli(t, nil, "users", "list", "--db", db, "--after", "garbage"); exitCode(err) != 2 {
+		t.Errorf("--after garbage: %v", err)
+	}
+}
+
+// users delete asks on a terminal, and without one needs --yes.
+func TestUsersDeleteConfirmation(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "a.db")
+	mustCLI(t, nil, "migrate", "up", "--db", db)
+	s := startServer(t, nil, "--db", db)
+	s.post(t, "/auth/signup", map[string]string{"firstName": "A", "lastName": "B", "login": "ada", "email": "ada@example.com", "password": "a less common passphrase"}).want(t, 200, "")
+	s.shutdown(t)
+
+	tests := []struct {
+		name     string
+		terminal io.Reader // nil: standard input is not a terminal
+		args     []string
+		deleted  bool
+		err      string
+	}{
+		{"no terminal, no --yes", nil, nil, false, "pass --yes"},
+		{"terminal, answer no", strings.NewReader("n\n"), nil, false, "not deleted"},
+		{"terminal, empty answer", strings.NewReader(""), nil, false, "not deleted"},
+		{"terminal, answer yes", strings.NewReader("yes\n"), nil, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.terminal != nil {
+				ctx = withTerminal(ctx, tt.terminal)
+			}
+			var stderr bytes.Buffer
+			err := run(ctx, append([]string{"users", "delete", "ada", "--db", db}, tt.args...), func(string) string { return "" }, io.Discard, &stderr)
+			if (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("got %v, want %q", err, tt.err)
+			}
+			if tt.terminal != nil && !strings.Contains(stderr.String(), "Delete user") {
+				t.Errorf("no question asked:\n%s", stderr.String())
+			}
+			_, showErr := cli(t, nil, "users", "show", "ada", "--db", db)
+			if gone := showErr != nil; gone != tt.deleted {
+				t.Errorf("deleted: %v, want %v", gone, tt.deleted)
+			}
+		})
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/authstore/auth", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-11-30T12:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	tests := []struct {
+		bi   *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{bi, true, "authstore v1.2.3 revision 0123abcd (dirty) committed 2026-11-30T12:00:00Z go1.26.8"},
+		{&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, true, "authstore dev go1.26.8"},
+		{nil, false, "authstore dev"},
+	}
+	for _, tt := range tests {
+		if got := versionLine(tt.bi, tt.ok); got != tt.want {
+			t.Errorf("versionLine = %q, want %q", got, tt.want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -114,7 +115,7 @@ func rfc3339(t time.Time) string {
 
 // usersCmd runs `authstore users list|show|disable|enable|delete`.
 func usersCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const help = "Usage:\n  authstore users list [--after ID] [--limit N]\n  authstore users show|disable|enable|delete ID-OR-LOGIN\n\nA disabled user cannot sign in or refresh; disabling revokes its sessions.\n\n"
+	const help = "Usage:\n  authstore users list [--after CURSOR] [--limit N]\n  authstore users show|disable|enable ID-OR-LOGIN\n  authstore users delete [--yes] ID-OR-LOGIN\n\nlist shows users by creation time and ends a full page with the cursor of the\nnext. A disabled user cannot sign in or refresh; disabling revokes its sessions.\ndelete asks for confirmation on a terminal; elsewhere it needs --yes.\n\n"
 	if len(args) == 0 {
 		return usageError{"users needs an action: list, show, disable, enable or delete"}
 	}
@@ -122,11 +123,15 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	var (
 		after string
 		limit int
+		yes   bool
 	)
 	extra := func(fs *flag.FlagSet) {
-		if action == "list" {
-			fs.StringVar(&after, "after", "", "list users whose ID sorts after this one (paging)")
-			fs.IntVar(&limit, "limit", 100, "most users to list")
+		switch action {
+		case "list":
+			fs.StringVar(&after, "after", "", "list the users created after this cursor, which the previous page printed")
+			fs.IntVar(&limit, "limit", 100, "most users to list (1 to 10000)")
+		case "delete":
+			fs.BoolVar(&yes, "yes", false, "delete without asking (needed when standard input is not a terminal)")
 		}
 	}
 	switch action {
@@ -150,16 +155,30 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		if limit < 1 || limit > 10000 {
 			return badFlag("limit", "must be between 1 and 10000")
 		}
-		list, err := a.Users(ctx, after, limit)
+		at, id, err := parseCursor(after)
 		if err != nil {
 			return err
 		}
+		// One more than the page tells whether there is a next page.
+		list, err := a.db.UsersByCreation(ctx, at, id, limit+1)
+		if err != nil {
+			return err
+		}
+		more := len(list) > limit
+		list = list[:min(len(list), limit)]
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tLOGIN\tEMAIL\tCREATED\tDISABLED")
 		for _, u := range list {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Login, u.Email, rfc3339(u.CreatedAt), rfc3339(u.DisabledAt))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if more {
+			last := list[len(list)-1]
+			fmt.Fprintf(stdout, "next page: authstore users list --after %s\n", formatCursor(last.CreatedAt, last.ID))
+		}
+		return nil
 	}
 	if len(pos) != 1 {
 		return usageError{fmt.Sprintf("users %s needs one user ID or login", action)}
@@ -173,7 +192,9 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	case "enable":
 		u, err = a.EnableUser(ctx, pos[0])
 	case "delete":
-		u, err = a.DeleteUser(ctx, pos[0])
+		if err = confirmDelete(ctx, a, pos[0], yes, stderr); err == nil {
+			u, err = a.DeleteUser(ctx, pos[0])
+		}
 	}
 	if errors.Is(err, auth.ErrNotFound) {
 		return fmt.Errorf("no user with ID or login %q", pos[0])
@@ -193,6 +214,57 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
 	return tw.Flush()
+}
+
+// formatCursor is the --after cursor of the user created at createdAt with
+// id: the creation time in Unix milliseconds, a dot, the ID.
+func formatCursor(createdAt time.Time, id string) string {
+	return strconv.FormatInt(createdAt.UnixMilli(), 10) + "." + id
+}
+
+// parseCursor reads a cursor of formatCursor; "" is the start.
+func parseCursor(s string) (time.Time, string, error) {
+	if s == "" {
+		return time.Time{}, "", nil
+	}
+	ms, id, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", badFlag("after", "%q is not a cursor printed by users list (MILLIS.ID)", s)
+	}
+	return time.UnixMilli(n), id, nil
+}
+
+// stdinKey is the context key of the terminal standard input, which main
+// sets when standard input is a terminal.
+type stdinKey struct{}
+
+// withTerminal returns ctx carrying r as the terminal to ask questions on.
+func withTerminal(ctx context.Context, r io.Reader) context.Context {
+	return context.WithValue(ctx, stdinKey{}, r)
+}
+
+// confirmDelete asks on the terminal whether to delete the user, unless yes;
+// without a terminal and without yes it refuses.
+func confirmDelete(ctx context.Context, a *adminCtx, idOrLogin string, yes bool, stderr io.Writer) error {
+	if yes {
+		return nil
+	}
+	in, _ := ctx.Value(stdinKey{}).(io.Reader)
+	if in == nil {
+		return usageError{"users delete: standard input is not a terminal to confirm on; pass --yes to delete without asking"}
+	}
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Delete user %s (%s, %s) and all its sessions? This cannot be undone. [y/N] ", u.ID, u.Login, u.Email)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("not deleted")
 }
 
 // sessionsCmd runs `authstore sessions list USER | revoke SESSION-ID`.
