@@ -30,10 +30,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal starts the drain, a second one kills at once.
 	go func() { <-ctx.Done(); stop() }()
+	runCtx := ctx
 	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		ctx = withTerminal(ctx, os.Stdin)
+		runCtx = withTerminal(ctx, os.Stdin)
 	}
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(runCtx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
