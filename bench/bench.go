@@ -154,9 +154,11 @@ type OpResult struct {
 	Statuses map[string]int64 `json:"statuses"`
 	// Errors counts every unsuccessful request by status code, or by
 	// ErrTransport or ErrTimeout when no answer came.
-	Errors    map[string]int64 `json:"errors"`
-	PerSecond float64          `json:"req_per_sec"`
-	Latency   Latency          `json:"latency_ms"`
+	Errors map[string]int64 `json:"errors"`
+	// PerSecond counts successful answers only; ErrorsPerSecond the rest.
+	PerSecond       float64 `json:"ok_per_sec"`
+	ErrorsPerSecond float64 `json:"errors_per_sec"`
+	Latency         Latency `json:"latency_ms"`
 }
 
 // ServerStats measures a server on this machine.
@@ -174,6 +176,8 @@ type ServerStats struct {
 	// CPUMillisPerOp is CPUSeconds per request answered in the window
 	// (probes included).
 	CPUMillisPerOp float64 `json:"cpu_ms_per_op"`
+	// LogLevel is the log level of a server bench started; empty if unknown.
+	LogLevel string `json:"log_level,omitempty"`
 }
 
 // TimingResult compares the three signins of the timing scenario, in
@@ -197,9 +201,12 @@ type Result struct {
 	Requests        int64            `json:"requests"`
 	Successes       int64            `json:"successes"`
 	Errors          map[string]int64 `json:"errors"`
-	PerSecond       float64          `json:"req_per_sec"`
-	Latency         Latency          `json:"latency_ms"`
-	Operations      []OpResult       `json:"operations"`
+	// PerSecond counts successful answers only (a 429 or a 503 is no
+	// throughput); ErrorsPerSecond counts the rest.
+	PerSecond       float64    `json:"ok_per_sec"`
+	ErrorsPerSecond float64    `json:"errors_per_sec"`
+	Latency         Latency    `json:"latency_ms"`
+	Operations      []OpResult `json:"operations"`
 	// ChainsBroken counts refresh chains that got a 401 and had to sign in
 	// again; a correct server never breaks one.
 	ChainsBroken int64    `json:"chains_broken"`
@@ -702,7 +709,8 @@ func (r *runner) result() *Result {
 				or.Requests += n
 			}
 		}
-		or.PerSecond = float64(or.Requests) / secs
+		or.PerSecond = float64(or.Successes) / secs
+		or.ErrorsPerSecond = float64(or.Requests-or.Successes) / secs
 		or.Latency = summarize(&s.hist)
 		res.Operations = append(res.Operations, or)
 		if or.Probe {
@@ -715,7 +723,8 @@ func (r *runner) result() *Result {
 		}
 		total.Merge(&s.hist)
 	}
-	res.PerSecond = float64(res.Requests) / secs
+	res.PerSecond = float64(res.Successes) / secs
+	res.ErrorsPerSecond = float64(res.Requests-res.Successes) / secs
 	res.Latency = summarize(&total)
 	if r.cfg.Ceiling != nil && r.cfg.Ceiling.PerSecond > 0 {
 		switch r.cfg.Scenario {

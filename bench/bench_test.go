@@ -162,7 +162,7 @@ func TestRunJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"scenario", "concurrency", "duration_s", "requests", "successes", "errors", "req_per_sec", "latency_ms", "operations", "hash_ceiling", "ceiling_ratio", "server"} {
+	for _, k := range []string{"scenario", "concurrency", "duration_s", "requests", "successes", "errors", "ok_per_sec", "errors_per_sec", "latency_ms", "operations", "hash_ceiling", "ceiling_ratio", "server"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON has no %q: %s", k, b)
 		}

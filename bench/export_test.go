@@ -6,3 +6,5 @@ var (
 	ParseStatCPU     = parseStatCPU
 	RefreshTokenOf   = refreshTokenOf
 )
+
+var ServerLogLevel = serverLogLevel

@@ -46,6 +46,7 @@ type Local struct {
 	logs         *tailBuffer
 	exited       chan struct{}
 	waitErr      error
+	logLevel     string
 }
 
 var _ Process = (*Local)(nil)
@@ -57,10 +58,12 @@ const listening = "authstore listening on "
 // idleSettle is how long after the first ready answer the idle RSS is read.
 const idleSettle = 500 * time.Millisecond
 
-// StartLocal runs `Command serve --addr 127.0.0.1:0 --db DB --log-level
-// warn` plus, when the server has them, --ip-rate-limit 0 and
-// --ip-refresh-rate-limit 0 (the whole load comes from one IP), then
-// o.ServerArgs. It returns once /readyz answers 200 and the idle RSS has
+// StartLocal runs `Command serve --addr 127.0.0.1:0 --db DB` plus, when
+// the server has them, --ip-rate-limit 0 and --ip-refresh-rate-limit 0 (the
+// whole load comes from one IP), then o.ServerArgs. The server logs at its
+// default level (info: an access-log line per request) unless o.ServerArgs
+// or AUTHSTORE_LOG_LEVEL in its environment say otherwise; LogLevel tells
+// which. It returns once /readyz answers 200 and the idle RSS has
 // been read. The caller must Close it.
 func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 	if o.StartTimeout <= 0 {
@@ -76,7 +79,8 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		l.tmpDir = dir
 		db = filepath.Join(dir, "bench.db")
 	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--log-level", "warn"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db}
+	l.logLevel = serverLogLevel(o.ServerArgs, o.Env)
 	helpCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	helpCmd := exec.CommandContext(helpCtx, o.Command, "serve", "--help")
 	helpCmd.Env = o.Env
@@ -209,7 +213,42 @@ func (l *Local) CPU() (time.Duration, error) { return procCPU(l.PID()) }
 
 // Stats returns what is known of the server apart from a run.
 func (l *Local) Stats() ServerStats {
-	return ServerStats{IdleRSSBytes: l.idleRSS, StartToReadyMillis: ms(l.startToReady)}
+	return ServerStats{IdleRSSBytes: l.idleRSS, StartToReadyMillis: ms(l.startToReady), LogLevel: l.logLevel}
+}
+
+// LogLevel returns the server's log level: the last --log-level of its
+// arguments, else AUTHSTORE_LOG_LEVEL from its environment, else "info".
+func (l *Local) LogLevel() string { return l.logLevel }
+
+// serverLogLevel is the log level a server started with args and env (nil
+// for this process's) runs at.
+func serverLogLevel(args, env []string) string {
+	level := ""
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "log-level" || a == name {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			value = args[i+1]
+		}
+		level = value
+	}
+	if level != "" {
+		return level
+	}
+	if env == nil {
+		env = os.Environ()
+	}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "AUTHSTORE_LOG_LEVEL="); ok && v != "" {
+			level = v
+		}
+	}
+	if level != "" {
+		return level
+	}
+	return "info"
 }
 
 // Close stops the server with SIGTERM, or SIGKILL if it has not exited 20

@@ -35,20 +35,20 @@ func writeOne(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "scenario %s, concurrency %d, %s measured, server %s\n\n",
 		r.Scenario, r.Concurrency, time.Duration(r.DurationSeconds*float64(time.Second)), r.URL)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "operation\trequests\tok\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
-	row := func(name string, req, ok int64, rate float64, l Latency, errs map[string]int64) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t\n",
-			name, req, ok, rate, l.P50, l.P90, l.P99, l.Max, formatErrors(errs))
+	fmt.Fprintln(tw, "operation\trequests\tok\tok/s\terrors/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+	row := func(name string, req, ok int64, rate, errRate float64, l Latency, errs map[string]int64) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t\n",
+			name, req, ok, rate, errRate, l.P50, l.P90, l.P99, l.Max, formatErrors(errs))
 	}
 	for _, o := range r.Operations {
 		name := o.Name
 		if o.Probe {
 			name += " (probe)"
 		}
-		row(name, o.Requests, o.Successes, o.PerSecond, o.Latency, o.Errors)
+		row(name, o.Requests, o.Successes, o.PerSecond, o.ErrorsPerSecond, o.Latency, o.Errors)
 	}
 	if len(r.Operations) > 1 {
-		row("total", r.Requests, r.Successes, r.PerSecond, r.Latency, r.Errors)
+		row("total", r.Requests, r.Successes, r.PerSecond, r.ErrorsPerSecond, r.Latency, r.Errors)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -59,6 +59,9 @@ func writeOne(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "server: peak RSS %s, CPU %.2f s in the window = %.3f ms per request", mib(s.PeakRSSBytes), s.CPUSeconds, s.CPUMillisPerOp)
 		if s.IdleRSSBytes > 0 {
 			fmt.Fprintf(w, ", idle RSS %s, /readyz %.0f ms after start", mib(s.IdleRSSBytes), s.StartToReadyMillis)
+		}
+		if s.LogLevel != "" {
+			fmt.Fprintf(w, ", log level %s", s.LogLevel)
 		}
 		fmt.Fprintln(w)
 	}
@@ -76,7 +79,7 @@ func writeSweep(w io.Writer, results []*Result) {
 	fmt.Fprintf(w, "scenario %s, sweep of concurrency, %s measured each, server %s\n\n",
 		r0.Scenario, time.Duration(r0.DurationSeconds*float64(time.Second)), r0.URL)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "concurrency\trequests\tok\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tceiling\tCPU ms/req\tpeak RSS\t")
+	fmt.Fprintln(tw, "concurrency\trequests\tok\tok/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tceiling\tCPU ms/req\tpeak RSS\t")
 	for _, r := range results {
 		ratio, cpu, rss := "-", "-", "-"
 		if r.CeilingRatio > 0 {
@@ -91,6 +94,25 @@ func writeSweep(w io.Writer, results []*Result) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	if s := r0.Server; s != nil && s.LogLevel != "" {
+		fmt.Fprintf(w, "server log level: %s\n", s.LogLevel)
+	}
+}
+
+// RateLimitWarning returns a warning when more than 1% of the answers in
+// results were 429 Too Many Requests, so that a rate limit rather than the
+// server's capacity bounded the run; "" otherwise.
+func RateLimitWarning(results []*Result) string {
+	var limited, total int64
+	for _, r := range results {
+		limited += r.Errors["429"]
+		total += r.Requests
+	}
+	if total == 0 || limited*100 <= total {
+		return ""
+	}
+	return fmt.Sprintf("warning: %d of %d answers (%.1f%%) were 429 Too Many Requests: the server's rate limits, not its capacity, bounded this run; start it with --ip-rate-limit 0 --ip-refresh-rate-limit 0 to measure throughput",
+		limited, total, float64(limited)*100/float64(total))
 }
 
 // formatErrors lists errors as "503:12 transport:1", or "-" for none.

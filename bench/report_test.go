@@ -17,7 +17,7 @@ func sampleResults() []*bench.Result {
 			Errors:     map[string]int64{"503": int64(i)},
 			Latency:    bench.Latency{P50: float64(n), P90: float64(2 * n), P99: float64(3 * n), Max: float64(4 * n)},
 			Operations: []bench.OpResult{{Name: "refresh", Requests: int64(1000 * (i + 1))}},
-			Server:     &bench.ServerStats{PeakRSSBytes: 40 << 20, CPUSeconds: 1, CPUMillisPerOp: 0.5},
+			Server:     &bench.ServerStats{PeakRSSBytes: 40 << 20, CPUSeconds: 1, CPUMillisPerOp: 0.5, LogLevel: "info"},
 		})
 	}
 	return out
@@ -29,8 +29,8 @@ func TestWriteTable(t *testing.T) {
 		results []*bench.Result
 		want    []string
 	}{
-		{"one run", sampleResults()[:1], []string{"scenario refresh, concurrency 1", "operation", "p99 ms", "refresh", "chains broken (401): 0", "peak RSS 40.0 MiB"}},
-		{"sweep", sampleResults(), []string{"sweep of concurrency", "concurrency", "503:3", "40.0 MiB"}},
+		{"one run", sampleResults()[:1], []string{"scenario refresh, concurrency 1", "operation", "p99 ms", "refresh", "chains broken (401): 0", "peak RSS 40.0 MiB", "ok/s", "errors/s", "log level info"}},
+		{"sweep", sampleResults(), []string{"sweep of concurrency", "concurrency", "503:3", "40.0 MiB", "server log level: info"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,5 +74,48 @@ func TestPlot(t *testing.T) {
 	}
 	if err := bench.Plot(&bytes.Buffer{}, "svg", "", nil); err == nil {
 		t.Error("Plot of nothing succeeded")
+	}
+}
+
+func TestRateLimitWarning(t *testing.T) {
+	tests := []struct {
+		name          string
+		limited, reqs int64
+		warn          bool
+	}{
+		{"none", 0, 1000, false},
+		{"1%", 10, 1000, false},
+		{"over 1%", 11, 1000, true},
+		{"99.9%", 999, 1000, true},
+		{"no requests", 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &bench.Result{Requests: tt.reqs, Errors: map[string]int64{"429": tt.limited}}
+			w := bench.RateLimitWarning([]*bench.Result{r})
+			if (w != "") != tt.warn || (tt.warn && !strings.Contains(w, "--ip-rate-limit 0 --ip-refresh-rate-limit 0")) {
+				t.Errorf("warning %q, want one: %v", w, tt.warn)
+			}
+		})
+	}
+}
+
+func TestServerLogLevel(t *testing.T) {
+	tests := []struct {
+		args, env []string
+		want      string
+	}{
+		{nil, []string{"PATH=/bin"}, "info"},
+		{[]string{"--log-level=warn"}, []string{}, "warn"},
+		{[]string{"--log-level", "debug"}, []string{}, "debug"},
+		{[]string{"-log-level=error", "--db=x"}, []string{}, "error"},
+		{nil, []string{"AUTHSTORE_LOG_LEVEL=warn"}, "warn"},
+		{[]string{"--log-level=debug"}, []string{"AUTHSTORE_LOG_LEVEL=warn"}, "debug"},
+		{[]string{"--db", "log-level"}, []string{}, "info"},
+	}
+	for _, tt := range tests {
+		if got := bench.ServerLogLevel(tt.args, tt.env); got != tt.want {
+			t.Errorf("ServerLogLevel(%q, %q) = %q, want %q", tt.args, tt.env, got, tt.want)
+		}
 	}
 }

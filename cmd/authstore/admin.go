@@ -22,17 +22,29 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if action != "up" && action != "status" {
 		return usageError{fmt.Sprintf("unknown migrate action %q (want up or status)", action)}
 	}
-	var c dbConfig
+	var (
+		c  dbConfig
+		lc logConfig
+	)
 	fs := flag.NewFlagSet("authstore migrate", flag.ContinueOnError)
 	c.addFlags(fs)
+	lc.addFlags(fs)
 	if err := parseFlags(fs, args, getenv, stderr,
-		"Usage: authstore migrate [up|status] [flags]\n\nup applies pending migrations (serve does this at start unless --no-migrate);\nstatus lists them. Safe while other instances run or start.\n\n"); err != nil {
+		"Usage: authstore migrate [up|status] [flags]\n\nup applies pending migrations, creating a SQLite database if there is none\n(serve does this at start unless --no-migrate); status lists them. Safe while\nother instances run or start.\n\n"); err != nil {
 		return err
 	}
 	if err := c.check(); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, c, false)
+	log, err := lc.logger(stderr)
+	if err != nil {
+		return err
+	}
+	mode := openExisting
+	if action == "up" {
+		mode = openCreate
+	}
+	db, err := openDB(ctx, c, mode, log)
 	if err != nil {
 		return err
 	}
@@ -90,6 +102,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	var (
 		c          dbConfig
+		lc         logConfig
 		k          keysConfig
 		alg        string
 		activateIn time.Duration
@@ -97,6 +110,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	)
 	fs := flag.NewFlagSet("authstore keys "+action, flag.ContinueOnError)
 	c.addFlags(fs)
+	lc.addFlags(fs)
 	fs.DurationVar(&accessTTL, "access-ttl", 20*time.Minute, "access token lifetime, as serve has it (decides when a retired key expires)")
 	fs.DurationVar(&k.Reload, "key-reload", time.Minute, "how often instances re-read the keys, as serve has it")
 	if action == "rotate" {
@@ -112,7 +126,11 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if activateIn < 0 {
 		return badFlag("activate-in", "must not be negative")
 	}
-	db, err := openDB(ctx, c, false)
+	log, err := lc.logger(stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c, openExisting, log)
 	if err != nil {
 		return err
 	}
@@ -169,11 +187,13 @@ func keysRetire(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	var (
 		c      dbConfig
+		lc     logConfig
 		now    bool
 		reload time.Duration
 	)
 	fs := flag.NewFlagSet("authstore keys retire", flag.ContinueOnError)
 	c.addFlags(fs)
+	lc.addFlags(fs)
 	fs.BoolVar(&now, "now", false, "also make every instance refuse the key's tokens, from its next reload")
 	fs.DurationVar(&reload, "key-reload", time.Minute, "how often instances re-read the keys, as serve has it (for the message only)")
 	if err := parseFlags(fs, args, getenv, stderr, keysHelp+secretHelp); err != nil {
@@ -185,7 +205,11 @@ func keysRetire(ctx context.Context, args []string, getenv func(string) string, 
 	if err := c.check(); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, c, false)
+	log, err := lc.logger(stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c, openExisting, log)
 	if err != nil {
 		return err
 	}

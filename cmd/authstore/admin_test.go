@@ -35,12 +35,8 @@ func mustCLI(t *testing.T, env map[string]string, args ...string) string {
 
 func TestMigrateAndKeysCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "a.db")
-	out := mustCLI(t, nil, "migrate", "status", "--db", db)
-	if !strings.Contains(out, "pending") {
-		t.Errorf("status of a new database shows nothing pending:\n%s", out)
-	}
 	mustCLI(t, nil, "migrate", "up", "--db", db)
-	out = mustCLI(t, nil, "migrate", "--db", db) // up is the default, and idempotent
+	out := mustCLI(t, nil, "migrate", "--db", db) // up is the default, and idempotent
 	if strings.Contains(out, "pending") || !strings.Contains(out, "00001_init.sql") {
 		t.Errorf("status after up:\n%s", out)
 	}
@@ -99,7 +95,7 @@ func TestUserAndSessionCommands(t *testing.T) {
 	mustCLI(t, nil, "users", "enable", "ada", "--db", db)
 	s.post(t, "/auth/signin", map[string]any{"login": "ada", "password": "correct horse battery"}).want(t, 200, "")
 
-	mustCLI(t, nil, "users", "delete", "ada", "--db", db)
+	mustCLI(t, nil, "users", "delete", "--yes", "ada", "--db", db)
 	if _, err := cli(t, nil, "users", "show", "ada", "--db", db); err == nil || !strings.Contains(err.Error(), "no user") {
 		t.Errorf("show after delete: %v", err)
 	}
@@ -124,7 +120,10 @@ func TestImportJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCLI(t, nil, "migrate", "--db", db)
-	out := mustCLI(t, nil, "import", "--db", db, file)
+	out, err := cli(t, nil, "import", "--db", db, file)
+	if exitCode(err) != 3 {
+		t.Errorf("an import that rejected rows: %v (exit %d), want exit status 3", err, exitCode(err))
+	}
 	for _, want := range []string{"rows: 4, imported: 1, skipped (already there): 0, rejected: 3", "uuid is not a UUID (first at row 2)", "not an argon2id or bcrypt hash", "unreadable row"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import report lacks %q:\n%s", want, out)
@@ -133,7 +132,7 @@ func TestImportJSONLines(t *testing.T) {
 	if strings.Contains(out, hash) {
 		t.Error("the report prints a password hash")
 	}
-	out = mustCLI(t, nil, "import", file, "--db", db)
+	out, _ = cli(t, nil, "import", file, "--db", db)
 	if !strings.Contains(out, "imported: 0, skipped (already there): 1, rejected: 3") {
 		t.Errorf("second import is not idempotent:\n%s", out)
 	}
@@ -169,7 +168,10 @@ func TestPostgresImportFromFakeStore(t *testing.T) {
 	}
 	db := filepath.Join(t.TempDir(), "a.db")
 	mustCLI(t, nil, "migrate", "--db", db)
-	out := mustCLI(t, nil, "import", "--db", db, "--from-postgres", src)
+	out, err := cli(t, nil, "import", "--db", db, "--from-postgres", src)
+	if exitCode(err) != 3 {
+		t.Errorf("an import that rejected a row: %v, want exit status 3", err)
+	}
 	if !strings.Contains(out, "rows: 2, imported: 1, skipped (already there): 0, rejected: 1") || !strings.Contains(out, "firstName") {
 		t.Errorf("import report:\n%s", out)
 	}
@@ -211,8 +213,13 @@ func TestPostgresMigrateCommand(t *testing.T) {
 	if _, err := cli(t, nil, "serve", "--addr", "127.0.0.1:0", "--db", dsn); err == nil || !strings.Contains(err.Error(), "AUTHSTORE_SECRET_KEY") {
 		t.Fatalf("serve on PostgreSQL without a secret key: %v", err)
 	}
-	if out := mustCLI(t, nil, "migrate", "status", "--db", dsn); !strings.Contains(out, "pending") {
-		t.Errorf("status of a new database shows nothing pending:\n%s", out)
+	// An unmigrated database is refused by all but migrate up and serve.
+	env := map[string]string{"AUTHSTORE_SECRET_KEY": newSecret(t)}
+	for _, args := range [][]string{{"migrate", "status"}, {"users", "list"}, {"serve", "--addr", "127.0.0.1:0", "--no-migrate"}} {
+		_, err := cli(t, env, append(args, "--db", dsn)...)
+		if err == nil || !strings.Contains(err.Error(), "is not an authstore database (run `authstore migrate up`)") {
+			t.Errorf("authstore %v on an empty PostgreSQL database: %v", args, err)
+		}
 	}
 	mustCLI(t, nil, "migrate", "up", "--db", dsn)
 	out := mustCLI(t, nil, "migrate", "status", "--db", dsn)
@@ -220,7 +227,6 @@ func TestPostgresMigrateCommand(t *testing.T) {
 		t.Errorf("status after up:\n%s", out)
 	}
 	// serve starts on it without migrating, and keys need the shared secret.
-	env := map[string]string{"AUTHSTORE_SECRET_KEY": newSecret(t)}
 	startServer(t, env, "--db", dsn, "--no-migrate").shutdown(t)
 	if _, err := cli(t, nil, "keys", "rotate", "--db", dsn); err == nil || !strings.Contains(err.Error(), "AUTHSTORE_SECRET_KEY") {
 		t.Errorf("keys rotate on PostgreSQL without a secret key: %v", err)

@@ -53,7 +53,8 @@ Drives an authstore server with a scenario and reports throughput, latency
 percentiles and, for a server it starts itself, peak RSS and CPU time per
 request. Without --url it starts ` + "`authstore serve`" + ` as a child process on
 127.0.0.1 with a temporary SQLite database (per-IP rate limits off, since all
-the load comes from one IP; --server-arg adds serve flags, e.g.
+the load comes from one IP; logging at serve's default level, info, unless
+--server-arg=--log-level=warn; --server-arg adds serve flags, e.g.
 --server-arg=--db=/path/existing.db). Before the load it times argon2id
 hashing at the server's parameters on every CPU, the ceiling that signin and
 signup throughput are compared to.
@@ -64,7 +65,8 @@ once, default 2000, while probes time refresh and /healthz), timing (unknown
 login, wrong password and correct password, one at a time).
 
 Progress goes to stderr; the report (a table, or one JSON object with --json)
-to stdout. Each flag can also be set by the environment variable shown.
+to stdout. req/s counts successful answers only; errors are counted apart, and
+more than 1% of 429s prints a warning (the server's rate limits bounded the run). Each flag can also be set by the environment variable shown.
 
 `
 
@@ -178,8 +180,8 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}()
 		url = local.URL()
-		fmt.Fprintf(stderr, "server %s (pid %d) ready %.0f ms after start, idle RSS %.1f MiB\n",
-			url, local.PID(), float64(local.StartToReady())/float64(time.Millisecond), float64(local.IdleRSS())/(1<<20))
+		fmt.Fprintf(stderr, "server %s (pid %d) ready %.0f ms after start, idle RSS %.1f MiB, log level %s\n",
+			url, local.PID(), float64(local.StartToReady())/float64(time.Millisecond), float64(local.IdleRSS())/(1<<20), local.LogLevel())
 	}
 
 	concurrencies := cfg.sweep
@@ -218,7 +220,7 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		if local != nil && res.Server != nil {
 			s := local.Stats()
-			res.Server.IdleRSSBytes, res.Server.StartToReadyMillis = s.IdleRSSBytes, s.StartToReadyMillis
+			res.Server.IdleRSSBytes, res.Server.StartToReadyMillis, res.Server.LogLevel = s.IdleRSSBytes, s.StartToReadyMillis, s.LogLevel
 		}
 		results = append(results, res)
 	}
@@ -240,6 +242,9 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("bench: writing the report: %w", err)
 	}
 
+	if w := bench.RateLimitWarning(results); w != "" {
+		fmt.Fprintln(stderr, w)
+	}
 	if cfg.Plot != "" {
 		if err := writePlot(cfg, results); err != nil {
 			return err

@@ -104,7 +104,7 @@ func TestBenchTable(t *testing.T) {
 	// Long enough for signins to complete even under -race on a loaded
 	// machine (a hash then takes about 200 ms); the ratio line needs one.
 	stdout, _ := benchLocal(t, "--scenario", "signin", "--concurrency", "2", "--duration", "3s")
-	for _, want := range []string{"scenario signin, concurrency 2", "p99 ms", "signin", "peak RSS", "hash ceiling", "of the hashing ceiling"} {
+	for _, want := range []string{"scenario signin, concurrency 2", "p99 ms", "signin", "peak RSS", "log level info", "hash ceiling", "of the hashing ceiling"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table has no %q:\n%s", want, stdout)
 		}

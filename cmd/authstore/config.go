@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -119,7 +123,29 @@ func retention(accessTTL time.Duration, k keysConfig) time.Duration {
 
 // badFlag is a usage error about one flag's value.
 func badFlag(flagName, format string, args ...any) error {
-	return usageError{fmt.Sprintf("invalid value for --%s: %s", flagName, fmt.Sprintf(format, args...))}
+	return usageError{fmt.Sprintf("--%s: %s", flagName, fmt.Sprintf(format, args...))}
+}
+
+// fromEnv rewrites a badFlag error about a flag that took its value from
+// its environment variable (and not from args) to name the variable.
+func fromEnv(err error, args []string, getenv func(string) string) error {
+	var u usageError
+	if !errors.As(err, &u) || !strings.HasPrefix(u.msg, "--") {
+		return err
+	}
+	name, rest, ok := strings.Cut(u.msg[2:], ":")
+	if !ok || getenv(envName(name)) == "" {
+		return err
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if n := strings.TrimLeft(a, "-"); n != a && (n == name || strings.HasPrefix(n, name+"=")) {
+			return err
+		}
+	}
+	return usageError{envName(name) + ":" + rest}
 }
 
 // envName returns the environment variable that sets flag name:
@@ -161,7 +187,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if err := parseFlags(fs, args, getenv, stderr, "Usage: authstore serve [flags]\n\n"+secretHelp); err != nil {
 		return c, err
 	}
-	return c, c.check()
+	return c, fromEnv(c.check(), args, getenv)
 }
 
 // secretHelp explains where the secret key comes from.
@@ -191,7 +217,7 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, std
 		}
 		if v := getenv(envName(f.Name)); v != "" {
 			if serr := fs.Set(f.Name, v); serr != nil {
-				err = usageError{fmt.Sprintf("invalid value %q for %s: %v", v, envName(f.Name), unwrapFlagErr(serr))}
+				err = usageError{fmt.Sprintf("%s: %q %s", envName(f.Name), v, expected(f))}
 			}
 		}
 	})
@@ -206,7 +232,7 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, std
 			})
 			return flag.ErrHelp
 		}
-		return usageError{perr.Error()}
+		return usageError{explainParseError(fs, perr)}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -214,11 +240,93 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, std
 	return nil
 }
 
-func unwrapFlagErr(err error) error {
-	if u := errors.Unwrap(err); u != nil {
-		return u
+// flagValueError matches the flag package's complaint about a value.
+var flagValueError = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-(\S+): `)
+
+// explainParseError rewrites an error of fs.Parse to name the flag as it is
+// written (--name) and say what it takes: `--db-timeout: "5" is not a
+// duration (e.g. 5s)`.
+func explainParseError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if m := flagValueError.FindStringSubmatch(msg); m != nil {
+		if f := fs.Lookup(m[2]); f != nil {
+			return fmt.Sprintf("--%s: %q %s", f.Name, m[1], expected(f))
+		}
 	}
-	return err
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return fmt.Sprintf("unknown flag --%s (--help lists the flags)", strings.TrimLeft(name, "-"))
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return fmt.Sprintf("--%s needs a value", strings.TrimLeft(name, "-"))
+	}
+	return msg
+}
+
+// expected says what kind of value flag f takes, as the end of a sentence
+// whose subject is the value refused.
+func expected(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "is not valid"
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "is not a duration (e.g. 5s, 10m or 1h30m)"
+	case bool:
+		return "is not a boolean (true or false)"
+	case int, int64, uint, uint64:
+		if strings.HasSuffix(f.Name, "-bytes") || strings.HasSuffix(f.Name, "memory-limit") {
+			return "is not a size in bytes (a whole number, e.g. 65536)"
+		}
+		return "is not a whole number"
+	case float64:
+		return "is not a number"
+	}
+	return "is not valid"
+}
+
+// checkAddr refuses an address that is not host:port with a port from 0
+// to 65535 (the host may be empty, meaning every interface).
+func checkAddr(flagName, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return badFlag(flagName, "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return badFlag(flagName, "%q: the port must be a number from 0 to 65535", addr)
+	}
+	return nil
+}
+
+// checkOrigins refuses a --cors-origins entry that a browser could never
+// send as its Origin header: each must be * or scheme://host[:port], with
+// no path (not even "/"), query, fragment or user.
+func checkOrigins(list string) error {
+	n := 0
+	for o := range strings.SplitSeq(list, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		n++
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
+			return badFlag("cors-origins", "%q is not an origin: want * or scheme://host[:port] with no path, as browsers send it (e.g. https://app.example.com)", o)
+		}
+		if p := u.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				return badFlag("cors-origins", "%q: the port must be a number from 1 to 65535", o)
+			}
+		}
+	}
+	if n == 0 {
+		return badFlag("cors-origins", "must be * (any origin) or a list of origins")
+	}
+	return nil
 }
 
 // check refuses values the server could not run with.
@@ -245,8 +353,6 @@ func (c serveConfig) check() error {
 		return bad("password-max-length", "must be between 64 and 4096")
 	case c.PasswordMinLength < 8 || c.PasswordMinLength > c.PasswordMaxLength:
 		return bad("password-min-length", "must be at least 8 and at most --password-max-length")
-	case strings.TrimSpace(strings.ReplaceAll(c.CORSOrigins, ",", "")) == "":
-		return bad("cors-origins", "must be * (any origin) or a list of origins")
 	case c.AllowCommon && c.PasswordBlocklist != "":
 		return bad("allow-common-passwords", "turns the common-password check off; it cannot be used with --password-blocklist")
 	case c.MaxBodyBytes < 1024:
@@ -257,6 +363,17 @@ func (c serveConfig) check() error {
 		return bad("ip-rate-limit", "must not be negative")
 	case c.IPRefreshLimit < 0:
 		return bad("ip-refresh-rate-limit", "must not be negative")
+	}
+	if err := checkOrigins(c.CORSOrigins); err != nil {
+		return err
+	}
+	if err := checkAddr("addr", c.Addr); err != nil {
+		return err
+	}
+	if c.PprofAddr != "" {
+		if err := checkAddr("pprof-addr", c.PprofAddr); err != nil {
+			return err
+		}
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		return err
@@ -323,4 +440,31 @@ func (c serveConfig) logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logConfig is the log flags of the commands other than serve, which has
+// them in serveConfig.
+type logConfig struct {
+	Format string
+	Level  string
+}
+
+func (c *logConfig) addFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.Level, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// logger checks the flags and returns the logger writing to w they ask for.
+func (c logConfig) logger(w io.Writer) (*slog.Logger, error) {
+	sc := serveConfig{LogFormat: c.Format, LogLevel: c.Level}
+	switch c.Format {
+	case "text", "json":
+	default:
+		return nil, badFlag("log-format", "%q is not text or json", c.Format)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, badFlag("log-level", "%q is not debug, info, warn or error", c.Level)
+	}
+	return sc.logger(w), nil
 }

@@ -18,17 +18,23 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..."; "dev"
+// defers to the module version in the build info.
 var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal starts the drain, a second one kills at once.
 	go func() { <-ctx.Done(); stop() }()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	runCtx := ctx
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		runCtx = withTerminal(ctx, os.Stdin)
+	}
+	err := run(runCtx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -46,7 +52,41 @@ func exitCode(err error) int {
 	if errors.As(err, &u) {
 		return 2
 	}
+	var r rowsRejectedError
+	if errors.As(err, &r) {
+		return 3
+	}
 	return 1
+}
+
+// versionLine describes this build from its build info (ok false: none):
+// the version (-ldflags -X main.version, else the module's), and the VCS
+// revision, its commit time and whether the tree had uncommitted changes,
+// when the build recorded them (go build in a checkout does; go run and
+// go test do not). Go records no build time: the commit time stands in.
+func versionLine(bi *debug.BuildInfo, ok bool) string {
+	v := version
+	if !ok {
+		return "authstore " + v
+	}
+	if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	out := "authstore " + v
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	if r := settings["vcs.revision"]; r != "" {
+		out += " revision " + r
+		if settings["vcs.modified"] == "true" {
+			out += " (dirty)"
+		}
+		if t := settings["vcs.time"]; t != "" {
+			out += " committed " + t
+		}
+	}
+	return out + " " + bi.GoVersion
 }
 
 // usageError is a mistake on the command line.
@@ -90,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "bench":
 		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "authstore", version)
+		fmt.Fprintln(stdout, versionLine(debug.ReadBuildInfo()))
 		return nil
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(stdout, usage)

@@ -43,14 +43,13 @@ func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, stri
 			return secrets{}, "", fmt.Errorf("AUTHSTORE_SECRET_KEY: %w", err)
 		}
 		master, source = k, "AUTHSTORE_SECRET_KEY"
-	case keyFile != "" && isPostgres(dsn):
-		k, err := loadKeyFile(keyFile)
-		if err != nil {
-			return secrets{}, "", err
-		}
-		master, source = k, keyFile
 	case keyFile != "":
-		k, err := loadOrCreateKeyFile(keyFile)
+		// A key file named explicitly must exist: creating it would turn a
+		// typo into a new secret, under which no stored key opens.
+		if _, err := os.Stat(keyFile); errors.Is(err, fs.ErrNotExist) {
+			return secrets{}, "", fmt.Errorf("--secret-key-file %s does not exist; create one with: (umask 077; openssl rand -base64 32 > %s)", keyFile, keyFile)
+		}
+		k, err := loadKeyFile(keyFile)
 		if err != nil {
 			return secrets{}, "", err
 		}
@@ -88,18 +87,58 @@ func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, stri
 func isMemoryDB(path string) bool { return path == ":memory:" }
 
 // decodeSecret accepts base64 (standard or URL, padded or not) or hex text
-// of at least 32 bytes.
+// of at least 32 bytes that passes checkEntropy.
 func decodeSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if b, err := hex.DecodeString(s); err == nil && len(b) >= secretKeyLen {
-		return b, nil
+		return b, checkEntropy(b)
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil && len(b) >= secretKeyLen {
-			return b, nil
+			return b, checkEntropy(b)
 		}
 	}
 	return nil, fmt.Errorf("must be base64 or hex of at least %d bytes (try: openssl rand -base64 32)", secretKeyLen)
+}
+
+// minDistinct is the fewest distinct byte values, and the fewest distinct
+// differences between neighbouring bytes, that checkEntropy accepts.
+const minDistinct = 16
+
+// checkEntropy refuses a key that is plainly not random: one with fewer
+// than minDistinct distinct byte values (32 zero bytes, "abab...", a short
+// string repeated), or fewer than minDistinct distinct differences
+// (b[i+1]-b[i] mod 256) between neighbouring bytes (0,1,2,...,31 and other
+// arithmetic runs, repeated patterns of any byte values).
+//
+// A random key never fails, to any practical degree. The n bytes of a
+// random key are independent and uniform, and so are its n-1 differences
+// (the map from the bytes to the first byte and the differences is a
+// bijection). The chance that n uniform draws from 256 values give fewer
+// than 16 distinct ones, computed exactly (a recurrence on the number of
+// distinct values so far), is 3.2e-17 for n = 32 and 4.6e-16 for n = 31,
+// so a 32-byte key from `openssl rand -base64 32` is refused with
+// probability below 5e-16 (about 2^-50); a longer key draws more values and
+// is refused less often still.
+func checkEntropy(k []byte) error {
+	var vals, diffs [256]bool
+	nv, nd := 0, 0
+	for i, b := range k {
+		if !vals[b] {
+			vals[b] = true
+			nv++
+		}
+		if i > 0 {
+			if d := b - k[i-1]; !diffs[d] {
+				diffs[d] = true
+				nd++
+			}
+		}
+	}
+	if nv < minDistinct || nd < minDistinct {
+		return fmt.Errorf("the secret key is not random: it has %d distinct byte values and %d distinct steps between neighbouring bytes, where a random key has about 30 of each and at least %d are needed (try: openssl rand -base64 32)", nv, nd, minDistinct)
+	}
+	return nil
 }
 
 // loadOrCreateKeyFile reads the key at path, or creates it with mode 0600 if
@@ -107,6 +146,9 @@ func decodeSecret(s string) ([]byte, error) {
 // then linked into place), so two processes starting at once share one key.
 func loadOrCreateKeyFile(path string) ([]byte, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if err := checkKeyDir(path); err != nil {
+			return nil, err
+		}
 		if err := createKeyFile(path); err != nil {
 			return nil, err
 		}
@@ -114,23 +156,45 @@ func loadOrCreateKeyFile(path string) ([]byte, error) {
 	return loadKeyFile(path)
 }
 
-// loadKeyFile reads the key at path, refusing a file others can read.
+// loadKeyFile reads the key at path. Like ssh with a private key, it
+// refuses a file others can read or write, one owned by neither this user
+// nor root, and one in a directory others can write (where they could
+// replace it): the checks look at the file and its own directory.
 func loadKeyFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
-	// Like ssh with a private key, refuse a key others can read.
 	if fi, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	} else if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("key file %s is accessible by others (mode %04o); run: chmod 600 %s", path, perm, path)
+	} else if !ownedByUs(fi) {
+		return nil, fmt.Errorf("key file %s belongs to another user; it must be owned by the user running authstore (or root)", path)
+	}
+	if err := checkKeyDir(path); err != nil {
+		return nil, err
 	}
 	k, err := decodeSecret(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// checkKeyDir refuses the directory of key file path if others could
+// replace a file in it: one that group or others can write, or that belongs
+// to neither this user nor root.
+func checkKeyDir(path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("key file: %w", err)
+	} else if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("key file %s is in a directory others can write (mode %04o), where they could replace it; run: chmod go-w %s", path, perm, dir)
+	} else if !ownedByUs(fi) {
+		return fmt.Errorf("key file %s is in a directory of another user, who could replace it; keep it in one owned by the user running authstore (or root)", path)
+	}
+	return nil
 }
 
 // createKeyFile writes a new random key to path unless a file is already there.

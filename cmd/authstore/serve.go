@@ -54,7 +54,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return err
 		}
 	}
-	db, err := openDB(ctx, cfg.db, !cfg.NoMigrate)
+	mode := openMigrate
+	if cfg.NoMigrate {
+		mode = openExisting
+	}
+	db, err := openDB(ctx, cfg.db, mode, log)
 	if err != nil {
 		return err
 	}
@@ -178,7 +182,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	log.Info("authstore listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.db.DB),
+	log.Info("authstore listening", "addr", ln.Addr().String(), "db", describeDSN(cfg.db.DB),
 		"alg", cfg.SigningAlg, "kid", kid, "secret_key", secretSource, "version", version)
 	fmt.Fprintf(stdout, "authstore listening on http://%s\n", ln.Addr())
 
@@ -268,7 +272,10 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	// Not /debug/pprof/cmdline: the command line may hold --db's password.
+	// pprof.Index, which serves every other path under /debug/pprof/, is
+	// kept from answering it (its profile list never included it).
+	mux.Handle("/debug/pprof/cmdline", http.NotFoundHandler())
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

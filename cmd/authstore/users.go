@@ -13,40 +13,58 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/authstore/auth"
+	"github.com/authstore/auth/sqlstore"
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver, for import --from-postgres
 )
 
-// adminFlags parses the flags every admin command shares and opens the
-// database and an auth.Admin logging audit events to stderr.
-func adminFlags(ctx context.Context, name, help string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*auth.Admin, func() error, []string, error) {
-	var c dbConfig
+// adminCtx is what an admin command works with once its flags are parsed.
+type adminCtx struct {
+	*auth.Admin
+	db  *sqlstore.DB
+	log *slog.Logger // the command's log, to stderr, as --log-level and --log-format say
+}
+
+// adminFlags parses the flags every admin command shares, refuses a
+// database authstore has not migrated (creating nothing), and opens it and
+// an auth.Admin logging audit events to stderr. The caller must close a.db.
+func adminFlags(ctx context.Context, name, help string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*adminCtx, []string, error) {
+	var (
+		c  dbConfig
+		lc logConfig
+	)
 	fs := flag.NewFlagSet("authstore "+name, flag.ContinueOnError)
 	c.addFlags(fs)
+	lc.addFlags(fs)
 	if extra != nil {
 		extra(fs)
 	}
 	flagArgs, pos := splitArgs(fs, args)
 	if err := parseFlags(fs, flagArgs, getenv, stderr, help); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if err := c.check(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	db, err := openDB(ctx, c, false)
+	log, err := lc.logger(stderr)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	a, err := auth.NewAdmin(auth.AdminConfig{Store: db, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	db, err := openDB(ctx, c, openExisting, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := auth.NewAdmin(auth.AdminConfig{Store: db, Logger: log})
 	if err != nil {
 		db.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return a, db.Close, pos, nil
+	return &adminCtx{Admin: a, db: db, log: log}, pos, nil
 }
 
 // splitArgs separates the flags of fs (with their values) from positional
@@ -97,7 +115,7 @@ func rfc3339(t time.Time) string {
 
 // usersCmd runs `authstore users list|show|disable|enable|delete`.
 func usersCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const help = "Usage:\n  authstore users list [--after ID] [--limit N]\n  authstore users show|disable|enable|delete ID-OR-LOGIN\n\nA disabled user cannot sign in or refresh; disabling revokes its sessions.\n\n"
+	const help = "Usage:\n  authstore users list [--after CURSOR] [--limit N]\n  authstore users show|disable|enable ID-OR-LOGIN\n  authstore users delete [--yes] ID-OR-LOGIN\n\nlist shows users by creation time and ends a full page with the cursor of the\nnext. A disabled user cannot sign in or refresh; disabling revokes its sessions.\ndelete asks for confirmation on a terminal; elsewhere it needs --yes.\n\n"
 	if len(args) == 0 {
 		return usageError{"users needs an action: list, show, disable, enable or delete"}
 	}
@@ -105,11 +123,15 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	var (
 		after string
 		limit int
+		yes   bool
 	)
 	extra := func(fs *flag.FlagSet) {
-		if action == "list" {
-			fs.StringVar(&after, "after", "", "list users whose ID sorts after this one (paging)")
-			fs.IntVar(&limit, "limit", 100, "most users to list")
+		switch action {
+		case "list":
+			fs.StringVar(&after, "after", "", "list the users created after this cursor, which the previous page printed")
+			fs.IntVar(&limit, "limit", 100, "most users to list (1 to 10000)")
+		case "delete":
+			fs.BoolVar(&yes, "yes", false, "delete without asking (needed when standard input is not a terminal)")
 		}
 	}
 	switch action {
@@ -120,11 +142,11 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return usageError{fmt.Sprintf("unknown users action %q", action)}
 	}
-	a, closeDB, pos, err := adminFlags(ctx, "users "+action, help, args, getenv, stderr, extra)
+	a, pos, err := adminFlags(ctx, "users "+action, help, args, getenv, stderr, extra)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer a.db.Close()
 
 	if action == "list" {
 		if len(pos) > 0 {
@@ -133,16 +155,30 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		if limit < 1 || limit > 10000 {
 			return badFlag("limit", "must be between 1 and 10000")
 		}
-		list, err := a.Users(ctx, after, limit)
+		at, id, err := parseCursor(after)
 		if err != nil {
 			return err
 		}
+		// One more than the page tells whether there is a next page.
+		list, err := a.db.UsersByCreation(ctx, at, id, limit+1)
+		if err != nil {
+			return err
+		}
+		more := len(list) > limit
+		list = list[:min(len(list), limit)]
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tLOGIN\tEMAIL\tCREATED\tDISABLED")
 		for _, u := range list {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termSafe(u.ID), termSafe(u.Login), termSafe(u.Email), rfc3339(u.CreatedAt), rfc3339(u.DisabledAt))
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if more {
+			last := list[len(list)-1]
+			fmt.Fprintf(stdout, "next page: authstore users list --after %s\n", formatCursor(last.CreatedAt, last.ID))
+		}
+		return nil
 	}
 	if len(pos) != 1 {
 		return usageError{fmt.Sprintf("users %s needs one user ID or login", action)}
@@ -156,7 +192,9 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	case "enable":
 		u, err = a.EnableUser(ctx, pos[0])
 	case "delete":
-		u, err = a.DeleteUser(ctx, pos[0])
+		if err = confirmDelete(ctx, a, pos[0], yes, stderr); err == nil {
+			u, err = a.DeleteUser(ctx, pos[0])
+		}
 	}
 	if errors.Is(err, auth.ErrNotFound) {
 		return fmt.Errorf("no user with ID or login %q", pos[0])
@@ -179,6 +217,57 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 	return tw.Flush()
 }
 
+// formatCursor is the --after cursor of the user created at createdAt with
+// id: the creation time in Unix milliseconds, a dot, the ID.
+func formatCursor(createdAt time.Time, id string) string {
+	return strconv.FormatInt(createdAt.UnixMilli(), 10) + "." + id
+}
+
+// parseCursor reads a cursor of formatCursor; "" is the start.
+func parseCursor(s string) (time.Time, string, error) {
+	if s == "" {
+		return time.Time{}, "", nil
+	}
+	ms, id, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", badFlag("after", "%q is not a cursor printed by users list (MILLIS.ID)", s)
+	}
+	return time.UnixMilli(n), id, nil
+}
+
+// stdinKey is the context key of the terminal standard input, which main
+// sets when standard input is a terminal.
+type stdinKey struct{}
+
+// withTerminal returns ctx carrying r as the terminal to ask questions on.
+func withTerminal(ctx context.Context, r io.Reader) context.Context {
+	return context.WithValue(ctx, stdinKey{}, r)
+}
+
+// confirmDelete asks on the terminal whether to delete the user, unless yes;
+// without a terminal and without yes it refuses.
+func confirmDelete(ctx context.Context, a *adminCtx, idOrLogin string, yes bool, stderr io.Writer) error {
+	if yes {
+		return nil
+	}
+	in, _ := ctx.Value(stdinKey{}).(io.Reader)
+	if in == nil {
+		return usageError{"users delete: standard input is not a terminal to confirm on; pass --yes to delete without asking"}
+	}
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Delete user %s (%s, %s) and all its sessions? This cannot be undone. [y/N] ", u.ID, u.Login, u.Email)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("not deleted")
+}
+
 // sessionsCmd runs `authstore sessions list USER | revoke SESSION-ID`.
 func sessionsCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const help = "Usage:\n  authstore sessions list ID-OR-LOGIN\n  authstore sessions revoke SESSION-ID\n\n"
@@ -190,11 +279,11 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 		return usageError{"sessions needs an action: list or revoke"}
 	}
 	action := args[0]
-	a, closeDB, pos, err := adminFlags(ctx, "sessions "+action, help, args[1:], getenv, stderr, nil)
+	a, pos, err := adminFlags(ctx, "sessions "+action, help, args[1:], getenv, stderr, nil)
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer a.db.Close()
 	if len(pos) != 1 {
 		return usageError{fmt.Sprintf("sessions %s needs one argument", action)}
 	}
@@ -297,19 +386,21 @@ type pgSource struct {
 }
 
 func openFakeStore(ctx context.Context, dsn string) (*pgSource, error) {
+	// Every error names the source by describeDSN and has the DSN's
+	// secrets taken out: pgx's errors may quote the DSN.
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return nil, err
+		return nil, redactErr(fmt.Errorf("source database %s: %w", describeDSN(dsn), err), dsn)
 	}
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM "user"`).Scan(&n); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("source database %s: %w", redactDSN(dsn), err)
+		return nil, redactErr(fmt.Errorf("source database %s: %w", describeDSN(dsn), err), dsn)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT uuid::text, first_name, last_name, login, email, password FROM "user" ORDER BY uuid`)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("source database %s: %w", redactDSN(dsn), err)
+		return nil, redactErr(fmt.Errorf("source database %s: %w", describeDSN(dsn), err), dsn)
 	}
 	return &pgSource{db: db, rows: rows, n: n}, nil
 }
@@ -350,13 +441,13 @@ can be re-run; an invalid one is rejected with its reason.
 
 `
 	var from string
-	a, closeDB, pos, err := adminFlags(ctx, "import", help, args, getenv, stderr, func(fs *flag.FlagSet) {
+	a, pos, err := adminFlags(ctx, "import", help, args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&from, "from-postgres", "", "DSN of the original Fake Store API database to import from")
 	})
 	if err != nil {
 		return err
 	}
-	defer closeDB()
+	defer a.db.Close()
 	var src importSource
 	switch {
 	case from != "" && len(pos) == 0:
@@ -370,6 +461,17 @@ can be re-run; an invalid one is rejected with its reason.
 		return err
 	}
 	defer src.close()
+	source := from
+	if from == "" {
+		source = pos[0]
+	}
+	source = describeDSN(source)
+	// Rows are imported without an audit line each (100,000 rows would bury
+	// the log and the progress bar); one summary line is logged at the end.
+	quiet, err := auth.NewAdmin(auth.AdminConfig{Store: a.db})
+	if err != nil {
+		return err
+	}
 
 	bar := newProgress(stderr, src.total())
 	var (
@@ -395,9 +497,9 @@ can be re-run; an invalid one is rejected with its reason.
 		}
 		if err != nil {
 			bar.done()
-			return fmt.Errorf("import stopped at row %d: %w", row, err)
+			return redactErr(fmt.Errorf("import stopped at row %d: %w", row, err), from)
 		}
-		outcome, reason, err := a.Import(ctx, u)
+		outcome, reason, err := quiet.Import(ctx, u)
 		if err != nil {
 			bar.done()
 			return fmt.Errorf("import stopped at row %d: %w", row, err)
@@ -412,6 +514,8 @@ can be re-run; an invalid one is rejected with its reason.
 		bar.update(row, counts)
 	}
 	bar.done()
+	a.log.Info("audit", "event", "users_imported", "by", "admin", "source", source, "rows", row,
+		"imported", counts[auth.Imported], "skipped", counts[auth.Skipped], "rejected", counts[auth.Rejected])
 	fmt.Fprintf(stdout, "rows: %d, imported: %d, skipped (already there): %d, rejected: %d\n",
 		row, counts[auth.Imported], counts[auth.Skipped], counts[auth.Rejected])
 	keys := make([]string, 0, len(reasons))
@@ -427,10 +531,23 @@ can be re-run; an invalid one is rejected with its reason.
 	for _, r := range keys {
 		fmt.Fprintf(stdout, "  rejected %d: %s (first at row %d)\n", reasons[r], termSafe(r), first[r])
 	}
+	if n := counts[auth.Rejected]; n > 0 {
+		return rowsRejectedError{n}
+	}
 	return nil
 }
 
-// progress draws a progress bar on a terminal and nothing otherwise.
+// rowsRejectedError ends an import that ran to its end but rejected rows;
+// the process exits with status 3.
+type rowsRejectedError struct{ n int }
+
+func (e rowsRejectedError) Error() string {
+	return fmt.Sprintf("import finished, but %d rows were rejected (reasons above)", e.n)
+}
+
+// progress draws a progress bar on a terminal and nothing otherwise. The
+// bar redraws one line in place; done ends that line, and nothing else is
+// written to the terminal between the first update and done.
 type progress struct {
 	w     io.Writer
 	total int
