@@ -201,7 +201,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 		}
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
-	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID))
+	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID), ipAttr(c))
 	return s.openSession(ctx, u.ID, c, now)
 }
 
@@ -251,7 +251,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if possibleLogin(r.Login.Str) {
 		if err := s.reserveSignin(ctx, tkey, s.now()); err != nil {
 			if IsKind(err, KindTooManyRequests) {
-				s.audit(ctx, slog.LevelInfo, "signin_throttled")
+				s.audit(ctx, slog.LevelInfo, "signin_throttled", ipAttr(c))
 			}
 			return Tokens{}, err
 		}
@@ -271,7 +271,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	}
 	// A disabled user is answered as a wrong password, after the same work.
 	if !ok || u == nil || u.Disabled() {
-		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil))
+		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil), ipAttr(c))
 		return Tokens{}, ErrBadCredentials
 	}
 	s.clearSignin(ctx, tkey, u.ID)
@@ -279,7 +279,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)
 	}
-	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID))
+	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID), ipAttr(c))
 	return s.openSession(ctx, u.ID, c, now)
 }
 
@@ -363,7 +363,8 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 			}
 			s.audit(ctx, slog.LevelWarn, "refresh_reuse",
 				slog.String("user", sess.UserID), slog.String("session", id),
-				slog.Int64("presented_generation", gen), slog.Int64("current_generation", sess.Generation))
+				slog.Int64("presented_generation", gen), slog.Int64("current_generation", sess.Generation),
+				ipAttr(c))
 			return Tokens{}, ErrInvalidToken
 		}
 	}
@@ -446,6 +447,11 @@ func (s *Service) audit(ctx context.Context, level slog.Level, event string, att
 	if s.cfg.OnEvent != nil {
 		s.cfg.OnEvent(event)
 	}
+}
+
+// ipAttr is the client IP of an audit event, as the session records it.
+func ipAttr(c Client) slog.Attr {
+	return slog.String("ip", truncate(printable(c.IP), 64))
 }
 
 // printable returns s as valid UTF-8 without control characters, which a

@@ -59,7 +59,7 @@ const DefaultMaxBodyBytes = 64 << 10
 // shape, with the security headers and CORS of cfg.
 func NewServer(cfg Config, svc *auth.Service) http.Handler {
 	cfg = cfg.withDefaults()
-	ew := errorWriter{logger: cfg.Logger, now: cfg.Now}
+	ew := errorWriter{logger: cfg.Logger, now: cfg.Now, outages: newOutageLog(cfg.Logger, cfg.Now)}
 	mux := http.NewServeMux()
 	addRoutes(mux, cfg, ew, svc)
 	return middleware(cfg, ew, throttle(ew, svc, mux, routeErrors(ew, mux)))
@@ -84,11 +84,12 @@ func (c Config) withDefaults() Config {
 }
 
 // middleware wraps h in what every request gets, outermost first: the
-// client IP, request id and access log, panic recovery, security headers,
-// CORS.
+// client IP, request id and access log, panic recovery, closing the
+// connection after a Transfer-Encoding, security headers, CORS.
 func middleware(cfg Config, ew errorWriter, h http.Handler) http.Handler {
 	h = cors(cfg.CORSOrigins, h)
 	h = securityHeaders(h)
+	h = closeAfterTransferEncoding(h)
 	h = recoverPanics(ew, h)
 	h = logRequests(cfg.Logger, cfg.Observe, h)
 	return withClientIP(cfg.TrustedProxies, h)
