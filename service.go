@@ -192,7 +192,13 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	}
 	now := s.now()
 	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt = id, hash, now, now
-	if err := s.cfg.Store.CreateUser(ctx, u); err != nil {
+	// The user and its first session are stored in one transaction, so a
+	// failed signup leaves nothing behind and can be retried as it was.
+	sess, err := s.newSession(u.ID, c, now)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("signup: %w", err)
+	}
+	if err := s.cfg.Store.CreateUserWithSession(ctx, u, sess); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			if terr := s.taken(ctx, u); terr != nil {
 				return Tokens{}, terr
@@ -202,7 +208,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
 	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID), ipAttr(c))
-	return s.openSession(ctx, u.ID, c, now)
+	return s.tokens(ctx, u.ID, sess.ID, 1, now)
 }
 
 // taken returns the conflict error naming what of u's login and email is
@@ -381,19 +387,27 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // openSession creates a session for userID and returns its first tokens.
 func (s *Service) openSession(ctx context.Context, userID string, c Client, now time.Time) (Tokens, error) {
-	id, err := newUUID(s.cfg.Rand)
+	sess, err := s.newSession(userID, c, now)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
-	}
-	sess := &Session{
-		ID: id, UserID: userID, Generation: 1,
-		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
-		UserAgent: truncate(printable(c.UserAgent), 512), IP: truncate(printable(c.IP), 64),
 	}
 	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
 	}
-	return s.tokens(ctx, userID, id, 1, now)
+	return s.tokens(ctx, userID, sess.ID, 1, now)
+}
+
+// newSession returns a new session of userID for client c, at generation 1.
+func (s *Service) newSession(userID string, c Client, now time.Time) (*Session, error) {
+	id, err := newUUID(s.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{
+		ID: id, UserID: userID, Generation: 1,
+		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
+		UserAgent: truncate(printable(c.UserAgent), 512), IP: truncate(printable(c.IP), 64),
+	}, nil
 }
 
 // tokens signs a new access token for the session and derives the refresh
