@@ -96,6 +96,8 @@ type Service struct {
 	admit chan struct{}
 	// throttleMAC keys throttleKey.
 	throttleMAC []byte
+	// writes is the outcome of recent writes, for Ready.
+	writes writeHealth
 }
 
 // NewService checks cfg, fills in defaults, and returns a Service.
@@ -145,6 +147,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}
+	svc.cfg.Store = watchedStore{Store: cfg.Store, h: &svc.writes, now: svc.now}
 	km := hmac.New(sha256.New, cfg.RefreshKey)
 	km.Write([]byte("authstore login throttle key v1"))
 	svc.throttleMAC = km.Sum(nil)
@@ -375,14 +378,6 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 		}
 	}
 	return Tokens{}, fmt.Errorf("refresh: session %s kept changing under rotation", id)
-}
-
-// Ready reports whether the database answers.
-func (s *Service) Ready(ctx context.Context) error {
-	if err := s.cfg.Store.Ping(ctx); err != nil {
-		return &Error{Kind: KindUnavailable, Message: "Database unavailable", Op: "ready", Err: err}
-	}
-	return nil
 }
 
 // openSession creates a session for userID and returns its first tokens.

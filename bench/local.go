@@ -58,8 +58,9 @@ const listening = "authstore listening on "
 const idleSettle = 500 * time.Millisecond
 
 // StartLocal runs `Command serve --addr 127.0.0.1:0 --db DB --log-level
-// warn` plus, when the server has them, --ip-rate-limit 0 and
-// --ip-refresh-rate-limit 0 (the whole load comes from one IP), then
+// warn` plus, when the server has them, --ip-rate-limit 0,
+// --ip-refresh-rate-limit 0 and --subnet-rate-limit 0 (the whole load
+// comes from one IP) and --shutdown-delay 0 (no load balancer to tell), then
 // o.ServerArgs. It returns once /readyz answers 200 and the idle RSS has
 // been read. The caller must Close it.
 func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
@@ -82,7 +83,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 	helpCmd.Env = o.Env
 	help, _ := helpCmd.CombinedOutput()
 	cancel()
-	for _, f := range []string{"ip-rate-limit", "ip-refresh-rate-limit"} {
+	for _, f := range []string{"ip-rate-limit", "ip-refresh-rate-limit", "subnet-rate-limit", "shutdown-delay"} {
 		if strings.Contains(string(help), "--"+f+" ") {
 			args = append(args, "--"+f, "0")
 		}

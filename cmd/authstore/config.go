@@ -34,6 +34,7 @@ type serveConfig struct {
 	Metrics           bool
 	PprofAddr         string
 	MemoryLimit       int64
+	ShutdownDelay     time.Duration
 
 	db   dbConfig
 	keys keysConfig
@@ -154,6 +155,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.BoolVar(&c.Metrics, "metrics", false, "serve Prometheus metrics at GET /metrics on --addr (allow only your scraper to reach it)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs (or IPs) of proxies whose X-Forwarded-For is believed")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM or SIGINT, how long /readyz answers 503 and connections close after each response before the server stops (0: stop at once)")
 	if err := parseFlags(fs, args, getenv, stderr, "Usage: authstore serve [flags]\n\n"+secretHelp); err != nil {
 		return c, err
 	}
@@ -244,6 +246,8 @@ func (c serveConfig) check() error {
 		return bad("max-body-bytes", "must be at least 1024")
 	case c.MemoryLimit < 0:
 		return bad("memory-limit", "must not be negative")
+	case c.ShutdownDelay < 0:
+		return bad("shutdown-delay", "must not be negative")
 	case c.IPRateLimit < 0:
 		return bad("ip-rate-limit", "must not be negative")
 	case c.IPRefreshLimit < 0:
