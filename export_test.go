@@ -15,3 +15,6 @@ func (s *Service) IPKeys(class RateClass) int {
 
 // ThrottleKey returns the key of login's failed-signin record.
 func (s *Service) ThrottleKey(login string) string { return s.throttleKey(Fold(login)) }
+
+// Suspect reports whether the source of client IP ip is suspect now.
+func (s *Service) Suspect(ip string) bool { return s.suspect(ip) }

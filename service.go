@@ -57,6 +57,11 @@ type Config struct {
 	// IPRefreshRateLimit is the same for refresh and every other request;
 	// 0 means no limit.
 	IPRefreshRateLimit int
+	// SubnetRateLimit is how many signup and signin requests all the client
+	// IPs of one source (an IPv4 /24 or IPv6 /48) may make per minute
+	// together, on top of IPRateLimit; 0 means no limit. Set it to a
+	// multiple of IPRateLimit: a source holds many clients.
+	SubnetRateLimit int
 	// IPRateLimitKeys bounds how many client IPs each per-IP limit tracks
 	// (default DefaultIPRateLimitKeys); past it the IP nearest to its full
 	// quota is forgotten.
@@ -75,6 +80,12 @@ type Config struct {
 	// what the Hasher holds (running and queued), so that a flood is turned
 	// away instead of queueing on the database. 0 means no bound.
 	MaxPasswordChecks int
+	// SuspectChecks bounds how many of the MaxPasswordChecks places the
+	// signups and signins from suspect sources (see SuspectFor) may hold
+	// together; they wait for one as for any place. 0 means
+	// MaxPasswordChecks/8, at least 1. It is ignored without
+	// MaxPasswordChecks.
+	SuspectChecks int
 	// PasswordCheckWait is how long a signup or signin waits for a place
 	// under MaxPasswordChecks (default 1s). Waiting is cheap, and it slows
 	// a client that retries at once on 503, leaving the CPUs to hashing.
@@ -92,8 +103,10 @@ type Service struct {
 	log       *slog.Logger
 	throttles throttles
 	// admit holds one token per signup or signin in progress, when
-	// MaxPasswordChecks bounds them.
-	admit chan struct{}
+	// MaxPasswordChecks bounds them; suspectAdmit one more per signup or
+	// signin from a suspect source, which suspects remembers.
+	admit, suspectAdmit chan struct{}
+	suspects            *sourceSet
 	// throttleMAC keys throttleKey.
 	throttleMAC []byte
 	// writes is the outcome of recent writes, for Ready.
@@ -156,6 +169,12 @@ func NewService(cfg Config) (*Service, error) {
 		if svc.cfg.PasswordCheckWait <= 0 {
 			svc.cfg.PasswordCheckWait = time.Second
 		}
+		n := cfg.SuspectChecks
+		if n <= 0 {
+			n = max(cfg.MaxPasswordChecks/8, 1)
+		}
+		svc.suspectAdmit = make(chan struct{}, min(n, cfg.MaxPasswordChecks))
+		svc.suspects = newSourceSet(SuspectFor, cfg.IPRateLimitKeys)
 	}
 	return svc, nil
 }
@@ -172,7 +191,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err := validateSignup(&r, policy); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx)
+	leave, err := s.enter(ctx, s.suspect(c.IP))
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -246,7 +265,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if err := validateSignin(&r); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx)
+	leave, err := s.enter(ctx, s.suspect(c.IP))
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -260,6 +279,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if possibleLogin(r.Login.Str) {
 		if err := s.reserveSignin(ctx, tkey, s.now()); err != nil {
 			if IsKind(err, KindTooManyRequests) {
+				s.markSuspect(c.IP)
 				s.audit(ctx, slog.LevelInfo, "signin_throttled", ipAttr(c))
 			}
 			return Tokens{}, err
@@ -280,6 +300,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	}
 	// A disabled user is answered as a wrong password, after the same work.
 	if !ok || u == nil || u.Disabled() {
+		s.markSuspect(c.IP)
 		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil), ipAttr(c))
 		return Tokens{}, ErrBadCredentials
 	}
@@ -426,28 +447,52 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // enter admits one signup or signin, waiting up to PasswordCheckWait while
-// MaxPasswordChecks are in progress, or returns ErrBusy (or ctx's error);
-// the caller calls the returned leave.
-func (s *Service) enter(ctx context.Context) (leave func(), err error) {
+// MaxPasswordChecks are in progress (or, for one from a suspect source,
+// while SuspectChecks suspect ones are), or returns ErrBusy (or ctx's
+// error); the caller calls the returned leave. The answer does not depend
+// on the login asked for.
+func (s *Service) enter(ctx context.Context, suspect bool) (leave func(), err error) {
 	if s.admit == nil {
 		return func() {}, nil
 	}
-	leave = func() { <-s.admit }
-	select {
-	case s.admit <- struct{}{}:
-		return leave, nil
-	default:
+	var t *time.Timer // one wait for both places
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	take := func(places chan struct{}) error {
+		select {
+		case places <- struct{}{}:
+			return nil
+		default:
+		}
+		if t == nil {
+			t = time.NewTimer(s.cfg.PasswordCheckWait)
+		}
+		select {
+		case places <- struct{}{}:
+			return nil
+		case <-t.C:
+			return ErrBusy
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	t := time.NewTimer(s.cfg.PasswordCheckWait)
-	defer t.Stop()
-	select {
-	case s.admit <- struct{}{}:
-		return leave, nil
-	case <-t.C:
-		return nil, ErrBusy
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if !suspect {
+		if err := take(s.admit); err != nil {
+			return nil, err
+		}
+		return func() { <-s.admit }, nil
 	}
+	if err := take(s.suspectAdmit); err != nil {
+		return nil, err
+	}
+	if err := take(s.admit); err != nil {
+		<-s.suspectAdmit
+		return nil, err
+	}
+	return func() { <-s.admit; <-s.suspectAdmit }, nil
 }
 
 // audit logs the audit event with attrs and counts it through OnEvent.

@@ -30,6 +30,7 @@ type serveConfig struct {
 	MaxBodyBytes      int64
 	IPRateLimit       int
 	IPRefreshLimit    int
+	SubnetRateLimit   int
 	TrustedProxies    string
 	Metrics           bool
 	PprofAddr         string
@@ -151,6 +152,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 64<<10, "largest accepted request body in bytes")
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", 100, "signup and signin requests per minute per client IP (0: no limit)")
 	fs.IntVar(&c.IPRefreshLimit, "ip-refresh-rate-limit", 1000, "requests per minute per client IP on every other route (0: no limit)")
+	fs.IntVar(&c.SubnetRateLimit, "subnet-rate-limit", 400, "signup and signin requests per minute of all the client IPs of one IPv4 /24 or IPv6 /48 together (0: no limit)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 112<<20, "soft limit of the Go heap in bytes, so garbage collection runs sooner under a flood (0: none; GOMEMLIMIT wins)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.BoolVar(&c.Metrics, "metrics", false, "serve Prometheus metrics at GET /metrics on --addr (allow only your scraper to reach it)")
@@ -252,6 +254,8 @@ func (c serveConfig) check() error {
 		return bad("ip-rate-limit", "must not be negative")
 	case c.IPRefreshLimit < 0:
 		return bad("ip-refresh-rate-limit", "must not be negative")
+	case c.SubnetRateLimit < 0:
+		return bad("subnet-rate-limit", "must not be negative")
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		return err

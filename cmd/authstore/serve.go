@@ -108,6 +108,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CommonPasswords:    blocklist,
 		IPRateLimit:        cfg.IPRateLimit,
 		IPRefreshRateLimit: cfg.IPRefreshLimit,
+		SubnetRateLimit:    cfg.SubnetRateLimit,
 		Logger:             log,
 	})
 	if err != nil {
