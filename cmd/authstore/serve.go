@@ -92,11 +92,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DB: db.Stats,
 	})
 	svc, err := auth.NewService(auth.Config{
-		Store:              db,
-		Signer:             keys,
-		Hasher:             hasher,
-		OnEvent:            m.Event,
-		MaxPasswordChecks:  hasher.Capacity(),
+		Store:             db,
+		Signer:            keys,
+		Hasher:            hasher,
+		OnEvent:           m.Event,
+		MaxPasswordChecks: hasher.Capacity(),
+		// Suspect sources may hold two places per hashing slot: enough to
+		// keep every CPU hashing when only they are left, and a clean
+		// signin queues behind at most two of their hashes per slot.
+		SuspectChecks:      2 * hasher.Stats().Slots,
 		RefreshKey:         sec.refreshMAC,
 		Issuer:             cfg.Issuer,
 		Audience:           cfg.Audience,
