@@ -122,6 +122,11 @@ type Store interface {
 
 	// CreateSession inserts s; s.UserID must name an existing user.
 	CreateSession(ctx context.Context, s *Session) error
+	// CreateUserWithSession inserts u and its first session s (s.UserID is
+	// u.ID) atomically: after an error neither is stored. It returns an
+	// error wrapping ErrDuplicate if u.ID, u.LoginKey, u.EmailKey or s.ID is
+	// taken, including by a concurrent insert.
+	CreateUserWithSession(ctx context.Context, u *User, s *Session) error
 	// Session returns the session with this id, or ErrNotFound.
 	Session(ctx context.Context, id string) (*Session, error)
 	// RotateSession moves session id from generation from to from+1, setting

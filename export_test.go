@@ -27,3 +27,6 @@ func NFKCCaseFold(s string) string { return nfkcCaseFold(s) }
 
 // IsDefaultIgnorable reports whether r is a Default_Ignorable_Code_Point.
 func IsDefaultIgnorable(r rune) bool { return isDefaultIgnorable(r) }
+
+// Suspect reports whether the source of client IP ip is suspect now.
+func (s *Service) Suspect(ip string) bool { return s.suspect(ip) }

@@ -57,6 +57,11 @@ type Config struct {
 	// IPRefreshRateLimit is the same for refresh and every other request;
 	// 0 means no limit.
 	IPRefreshRateLimit int
+	// SubnetRateLimit is how many signup and signin requests all the client
+	// IPs of one source (an IPv4 /24 or IPv6 /48) may make per minute
+	// together, on top of IPRateLimit; 0 means no limit. Set it to a
+	// multiple of IPRateLimit: a source holds many clients.
+	SubnetRateLimit int
 	// IPRateLimitKeys bounds how many client IPs each per-IP limit tracks
 	// (default DefaultIPRateLimitKeys); past it the IP nearest to its full
 	// quota is forgotten.
@@ -75,6 +80,12 @@ type Config struct {
 	// what the Hasher holds (running and queued), so that a flood is turned
 	// away instead of queueing on the database. 0 means no bound.
 	MaxPasswordChecks int
+	// SuspectChecks bounds how many of the MaxPasswordChecks places the
+	// signups and signins from suspect sources (see SuspectFor) may hold
+	// together; they wait for one as for any place. 0 means
+	// MaxPasswordChecks/8, at least 1. It is ignored without
+	// MaxPasswordChecks.
+	SuspectChecks int
 	// PasswordCheckWait is how long a signup or signin waits for a place
 	// under MaxPasswordChecks (default 1s). Waiting is cheap, and it slows
 	// a client that retries at once on 503, leaving the CPUs to hashing.
@@ -92,10 +103,14 @@ type Service struct {
 	log       *slog.Logger
 	throttles throttles
 	// admit holds one token per signup or signin in progress, when
-	// MaxPasswordChecks bounds them.
-	admit chan struct{}
+	// MaxPasswordChecks bounds them; suspectAdmit one more per signup or
+	// signin from a suspect source, which suspects remembers.
+	admit, suspectAdmit chan struct{}
+	suspects            *sourceSet
 	// throttleMAC keys throttleKey.
 	throttleMAC []byte
+	// writes is the outcome of recent writes, for Ready.
+	writes writeHealth
 }
 
 // NewService checks cfg, fills in defaults, and returns a Service.
@@ -145,6 +160,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}
+	svc.cfg.Store = watchedStore{Store: cfg.Store, h: &svc.writes, now: svc.now}
 	km := hmac.New(sha256.New, cfg.RefreshKey)
 	km.Write([]byte("authstore login throttle key v1"))
 	svc.throttleMAC = km.Sum(nil)
@@ -153,6 +169,12 @@ func NewService(cfg Config) (*Service, error) {
 		if svc.cfg.PasswordCheckWait <= 0 {
 			svc.cfg.PasswordCheckWait = time.Second
 		}
+		n := cfg.SuspectChecks
+		if n <= 0 {
+			n = max(cfg.MaxPasswordChecks/8, 1)
+		}
+		svc.suspectAdmit = make(chan struct{}, min(n, cfg.MaxPasswordChecks))
+		svc.suspects = newSourceSet(SuspectFor, cfg.IPRateLimitKeys)
 	}
 	return svc, nil
 }
@@ -169,7 +191,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err := validateSignup(&r, policy); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx)
+	leave, err := s.enter(ctx, s.suspect(c.IP))
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -192,7 +214,13 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	}
 	now := s.now()
 	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt = id, hash, now, now
-	if err := s.cfg.Store.CreateUser(ctx, u); err != nil {
+	// The user and its first session are stored in one transaction, so a
+	// failed signup leaves nothing behind and can be retried as it was.
+	sess, err := s.newSession(u.ID, c, now)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("signup: %w", err)
+	}
+	if err := s.cfg.Store.CreateUserWithSession(ctx, u, sess); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			if terr := s.taken(ctx, u); terr != nil {
 				return Tokens{}, terr
@@ -201,8 +229,8 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 		}
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
-	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID))
-	return s.openSession(ctx, u.ID, c, now)
+	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID), ipAttr(c))
+	return s.tokens(ctx, u.ID, sess.ID, 1, now)
 }
 
 // taken returns the conflict error naming what of u's login and email is
@@ -237,7 +265,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if err := validateSignin(&r, s.cfg.PasswordMaxLength); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx)
+	leave, err := s.enter(ctx, s.suspect(c.IP))
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -251,7 +279,8 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if possibleLogin(r.Login.Str) {
 		if err := s.reserveSignin(ctx, tkey, s.now()); err != nil {
 			if IsKind(err, KindTooManyRequests) {
-				s.audit(ctx, slog.LevelInfo, "signin_throttled")
+				s.markSuspect(c.IP)
+				s.audit(ctx, slog.LevelInfo, "signin_throttled", ipAttr(c))
 			}
 			return Tokens{}, err
 		}
@@ -271,7 +300,8 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	}
 	// A disabled user is answered as a wrong password, after the same work.
 	if !ok || u == nil || u.Disabled() {
-		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil))
+		s.markSuspect(c.IP)
+		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil), ipAttr(c))
 		return Tokens{}, ErrBadCredentials
 	}
 	s.clearSignin(ctx, tkey, u.ID)
@@ -279,7 +309,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)
 	}
-	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID))
+	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID), ipAttr(c))
 	return s.openSession(ctx, u.ID, c, now)
 }
 
@@ -363,36 +393,37 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 			}
 			s.audit(ctx, slog.LevelWarn, "refresh_reuse",
 				slog.String("user", sess.UserID), slog.String("session", id),
-				slog.Int64("presented_generation", gen), slog.Int64("current_generation", sess.Generation))
+				slog.Int64("presented_generation", gen), slog.Int64("current_generation", sess.Generation),
+				ipAttr(c))
 			return Tokens{}, ErrInvalidToken
 		}
 	}
 	return Tokens{}, fmt.Errorf("refresh: session %s kept changing under rotation", id)
 }
 
-// Ready reports whether the database answers.
-func (s *Service) Ready(ctx context.Context) error {
-	if err := s.cfg.Store.Ping(ctx); err != nil {
-		return &Error{Kind: KindUnavailable, Message: "Database unavailable", Op: "ready", Err: err}
-	}
-	return nil
-}
-
 // openSession creates a session for userID and returns its first tokens.
 func (s *Service) openSession(ctx context.Context, userID string, c Client, now time.Time) (Tokens, error) {
-	id, err := newUUID(s.cfg.Rand)
+	sess, err := s.newSession(userID, c, now)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
-	}
-	sess := &Session{
-		ID: id, UserID: userID, Generation: 1,
-		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
-		UserAgent: truncate(printable(c.UserAgent), 512), IP: truncate(printable(c.IP), 64),
 	}
 	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
 	}
-	return s.tokens(ctx, userID, id, 1, now)
+	return s.tokens(ctx, userID, sess.ID, 1, now)
+}
+
+// newSession returns a new session of userID for client c, at generation 1.
+func (s *Service) newSession(userID string, c Client, now time.Time) (*Session, error) {
+	id, err := newUUID(s.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{
+		ID: id, UserID: userID, Generation: 1,
+		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
+		UserAgent: truncate(printable(c.UserAgent), 512), IP: truncate(printable(c.IP), 64),
+	}, nil
 }
 
 // tokens signs a new access token for the session and derives the refresh
@@ -416,28 +447,52 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // enter admits one signup or signin, waiting up to PasswordCheckWait while
-// MaxPasswordChecks are in progress, or returns ErrBusy (or ctx's error);
-// the caller calls the returned leave.
-func (s *Service) enter(ctx context.Context) (leave func(), err error) {
+// MaxPasswordChecks are in progress (or, for one from a suspect source,
+// while SuspectChecks suspect ones are), or returns ErrBusy (or ctx's
+// error); the caller calls the returned leave. The answer does not depend
+// on the login asked for.
+func (s *Service) enter(ctx context.Context, suspect bool) (leave func(), err error) {
 	if s.admit == nil {
 		return func() {}, nil
 	}
-	leave = func() { <-s.admit }
-	select {
-	case s.admit <- struct{}{}:
-		return leave, nil
-	default:
+	var t *time.Timer // one wait for both places
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	take := func(places chan struct{}) error {
+		select {
+		case places <- struct{}{}:
+			return nil
+		default:
+		}
+		if t == nil {
+			t = time.NewTimer(s.cfg.PasswordCheckWait)
+		}
+		select {
+		case places <- struct{}{}:
+			return nil
+		case <-t.C:
+			return ErrBusy
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	t := time.NewTimer(s.cfg.PasswordCheckWait)
-	defer t.Stop()
-	select {
-	case s.admit <- struct{}{}:
-		return leave, nil
-	case <-t.C:
-		return nil, ErrBusy
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if !suspect {
+		if err := take(s.admit); err != nil {
+			return nil, err
+		}
+		return func() { <-s.admit }, nil
 	}
+	if err := take(s.suspectAdmit); err != nil {
+		return nil, err
+	}
+	if err := take(s.admit); err != nil {
+		<-s.suspectAdmit
+		return nil, err
+	}
+	return func() { <-s.admit; <-s.suspectAdmit }, nil
 }
 
 // audit logs the audit event with attrs and counts it through OnEvent.
@@ -446,6 +501,11 @@ func (s *Service) audit(ctx context.Context, level slog.Level, event string, att
 	if s.cfg.OnEvent != nil {
 		s.cfg.OnEvent(event)
 	}
+}
+
+// ipAttr is the client IP of an audit event, as the session records it.
+func ipAttr(c Client) slog.Attr {
+	return slog.String("ip", truncate(printable(c.IP), 64))
 }
 
 // printable returns s as valid UTF-8 without control characters, which a

@@ -38,6 +38,7 @@ func (c *clock) Add(d time.Duration) {
 type fixture struct {
 	svc   *auth.Service
 	db    *sqlstore.DB
+	path  string // the SQLite file of db
 	clock *clock
 }
 
@@ -46,7 +47,8 @@ type fixture struct {
 func newFixture(t testing.TB, change func(*auth.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "auth.db"), sqlstore.Options{Migrate: true})
+	path := filepath.Join(t.TempDir(), "auth.db")
+	db, err := sqlstore.Open(ctx, path, sqlstore.Options{Migrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func newFixture(t testing.TB, change func(*auth.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{svc: svc, db: db, clock: clk}
+	return &fixture{svc: svc, db: db, path: path, clock: clk}
 }
 
 func signupReq(login, email string) auth.SignupRequest {

@@ -74,9 +74,10 @@ func (t LoginThrottle) delay(count int64) time.Duration {
 	return min(d, t.MaxDelay)
 }
 
-// throttles are the per-IP limiters of a Service; a nil one has no limit.
+// throttles are the per-IP and per-source limiters of a Service; a nil
+// one has no limit.
 type throttles struct {
-	signin, other *ipLimiter
+	signin, other, subnet *ipLimiter
 }
 
 // newThrottles checks the throttling settings of cfg, fills in their
@@ -84,7 +85,7 @@ type throttles struct {
 func newThrottles(cfg *Config) (throttles, error) {
 	t := &cfg.LoginThrottle
 	switch {
-	case cfg.IPRateLimit < 0 || cfg.IPRefreshRateLimit < 0 || cfg.IPRateLimitKeys < 0:
+	case cfg.IPRateLimit < 0 || cfg.IPRefreshRateLimit < 0 || cfg.IPRateLimitKeys < 0 || cfg.SubnetRateLimit < 0 || cfg.SuspectChecks < 0:
 		return throttles{}, errors.New("auth: rate limits must not be negative")
 	case t.Free < 0 || t.Delay < 0 || t.MaxDelay < 0 || t.Window < 0:
 		return throttles{}, errors.New("auth: LoginThrottle values must not be negative")
@@ -115,6 +116,9 @@ func newThrottles(cfg *Config) (throttles, error) {
 	if cfg.IPRefreshRateLimit > 0 {
 		th.other = newIPLimiter(PolicyOther, cfg.IPRefreshRateLimit, time.Minute, cfg.IPRateLimitKeys)
 	}
+	if cfg.SubnetRateLimit > 0 {
+		th.subnet = newIPLimiter(PolicySubnet, cfg.SubnetRateLimit, time.Minute, cfg.IPRateLimitKeys)
+	}
 	return th, nil
 }
 
@@ -125,26 +129,42 @@ func tooMany(op string, wait time.Duration) *Error {
 }
 
 // ThrottleIP counts one request of class from the client at ip against the
-// per-IP limit of class. An IPv6 client counts as its /64, an IPv4-mapped
-// address as IPv4; all invalid addresses share one count.
+// per-IP limit of class, and a signup or signin (RateSignin) also against
+// the limit of its source, the IPv4 /24 or IPv6 /48 (Config.SubnetRateLimit).
+// An IPv6 client counts as its /64, an IPv4-mapped address as IPv4; all
+// invalid addresses share one count.
 //
 // Each limit lets one client make Quota requests at once and one more every
 // Window/Quota after that (GCRA). ThrottleIP returns the state of the limit
 // (Quota 0 when class has no limit) and, when the request goes over it, an
 // *Error of KindTooManyRequests whose RetryAfter is the time until one
-// request is allowed; a refused request is not counted. The counts are in
-// memory, per Service.
+// request is allowed; a refused request is not counted by the limit that
+// refused it (a per-IP count spent on a request its source's limit then
+// refuses stays spent). The state returned is the per-IP limit's, or the
+// source limit's when that one refuses or is the only one. The counts are
+// in memory, per Service.
 func (s *Service) ThrottleIP(ip netip.Addr, class RateClass) (RateLimit, error) {
 	l := s.throttles.other
 	if class == RateSignin {
 		l = s.throttles.signin
 	}
-	if l == nil {
-		return RateLimit{}, nil
+	now := s.now()
+	var state RateLimit
+	if l != nil {
+		st, wait, ok := l.allow(ipKey(ip), now)
+		if !ok {
+			return st, tooMany("throttle "+st.Policy, wait)
+		}
+		state = st
 	}
-	state, wait, ok := l.allow(ipKey(ip), s.now())
-	if !ok {
-		return state, tooMany("throttle "+state.Policy, wait)
+	if class == RateSignin && s.throttles.subnet != nil {
+		st, wait, ok := s.throttles.subnet.allow(subnetKey(ip), now)
+		if !ok {
+			return st, tooMany("throttle "+st.Policy, wait)
+		}
+		if state.Quota == 0 {
+			state = st
+		}
 	}
 	return state, nil
 }

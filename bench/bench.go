@@ -60,6 +60,9 @@ const (
 	DefaultFloodConcurrency = 2000
 	DefaultTimeout          = 10 * time.Second
 	DefaultProbes           = 2
+	// RealUserInterval is the pause between two signins of one real user
+	// of the flood scenario (see Config.FloodIPs).
+	RealUserInterval = time.Second
 	// ProbeInterval is the pause between two requests of one flood probe.
 	ProbeInterval = 20 * time.Millisecond
 	// FloodUsers is how many accounts the flood's signins share.
@@ -122,6 +125,20 @@ type Config struct {
 	// 503) instead of the correct password of one of FloodUsers accounts
 	// (whose answers include the per-login throttle's 429s).
 	FloodUnknown bool
+	// FloodIPs, when positive, spreads the flood's signins over that many
+	// client addresses, each in an IPv4 /24 of its own (10.x.y.1), sent as
+	// X-Forwarded-For; the server must trust this machine as a proxy
+	// (--trusted-proxies 127.0.0.1/32). The probes then also include
+	// Probes real users, each from an address of its own (198.18.i.1),
+	// signing in with their correct password every RealUserInterval: how
+	// many of those succeed per second is what a flood leaves to real users.
+	FloodIPs int
+	// FloodOneSubnet puts the FloodIPs addresses in one /24 (203.0.113.x,
+	// at most 254 of them) instead.
+	FloodOneSubnet bool
+	// NoFlood runs the flood scenario's probes (and real users) without
+	// the flood itself: the baseline to compare a flood with.
+	NoFlood bool
 	// Progress, when not nil, receives one line per second while the load runs.
 	Progress io.Writer
 	// Rand supplies the run's user-name prefix and the seeds of the mixed
@@ -324,7 +341,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		for i := range cfg.Concurrency {
+			if cfg.NoFlood {
+				break
+			}
 			c, u := newClient(hc), users[i%len(users)]
+			if cfg.FloodIPs > 0 {
+				c.forwardedFor = floodIP(i%cfg.FloodIPs, cfg.FloodOneSubnet)
+			}
 			workers = append(workers, func(ctx context.Context) {
 				for r.running(ctx) {
 					if cfg.FloodUnknown {
@@ -342,6 +365,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		r.probe[opRefresh], r.probe[opHealthz] = true, true
+		if cfg.FloodIPs > 0 || cfg.NoFlood {
+			r.probe[opRealSignin] = true
+			for i, u := range probeUsers {
+				c := newClient(probeHC)
+				c.forwardedFor = fmt.Sprintf("198.18.%d.1", i%256)
+				workers = append(workers, func(ctx context.Context) {
+					for r.running(ctx) {
+						r.record(opRealSignin, c.signin(ctx, u.login, u.password))
+						pause(ctx, RealUserInterval)
+					}
+				})
+			}
+		}
 		for _, u := range probeUsers {
 			c, h := newClient(probeHC), newClient(probeHC)
 			workers = append(workers,
@@ -423,6 +459,8 @@ func (c *Config) fill() error {
 		return errors.New("bench: the timeout must not be negative")
 	case c.Probes < 0:
 		return errors.New("bench: the number of probes must not be negative")
+	case c.FloodIPs < 0 || (c.FloodOneSubnet && c.FloodIPs > 254):
+		return errors.New("bench: FloodIPs must be 0..254 in one subnet, and not negative")
 	}
 	known := false
 	for _, s := range Scenarios() {
@@ -744,4 +782,13 @@ func (r *runner) result() *Result {
 		}
 	}
 	return res
+}
+
+// floodIP is the address of the flood's i-th client IP: 10.x.y.1, in a /24
+// of its own, or 203.0.113.(i+1) when all share one /24.
+func floodIP(i int, oneSubnet bool) string {
+	if oneSubnet {
+		return fmt.Sprintf("203.0.113.%d", i+1)
+	}
+	return fmt.Sprintf("10.%d.%d.1", (i>>8)&0xff, i&0xff)
 }

@@ -24,6 +24,7 @@ const (
 	opUnknownLogin
 	opWrongPassword
 	opCorrectPassword
+	opRealSignin
 	numOps
 )
 
@@ -36,6 +37,7 @@ var opNames = [numOps]string{
 	opUnknownLogin:    "unknown_login",
 	opWrongPassword:   "wrong_password",
 	opCorrectPassword: "correct_password",
+	opRealSignin:      "real_user_signin",
 }
 
 // expected is the status that counts as success for each op.
@@ -47,6 +49,7 @@ var expected = [numOps]int{
 	opUnknownLogin:    http.StatusBadRequest,
 	opWrongPassword:   http.StatusBadRequest,
 	opCorrectPassword: http.StatusOK,
+	opRealSignin:      http.StatusOK,
 }
 
 // Outcomes of a request that got no HTTP answer, as keys of Errors.
@@ -71,6 +74,9 @@ type client struct {
 	http    *http.Client
 	buf     bytes.Buffer
 	reqBody bytes.Buffer
+	// forwardedFor, when set, is sent as X-Forwarded-For: the client IP
+	// of every request for a server that trusts this machine as a proxy.
+	forwardedFor string
 }
 
 // newHTTPClient returns a keep-alive client for conns concurrent requests
@@ -105,6 +111,9 @@ func (c *client) do(ctx context.Context, method, path string, body []byte) answe
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", c.forwardedFor)
 	}
 	start := time.Now()
 	res, err := c.http.Do(req)

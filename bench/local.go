@@ -59,11 +59,12 @@ const listening = "authstore listening on "
 const idleSettle = 500 * time.Millisecond
 
 // StartLocal runs `Command serve --addr 127.0.0.1:0 --db DB` plus, when
-// the server has them, --ip-rate-limit 0 and --ip-refresh-rate-limit 0 (the
-// whole load comes from one IP), then o.ServerArgs. The server logs at its
-// default level (info: an access-log line per request) unless o.ServerArgs
-// or AUTHSTORE_LOG_LEVEL in its environment say otherwise; LogLevel tells
-// which. It returns once /readyz answers 200 and the idle RSS has
+// the server has them, --ip-rate-limit 0, --ip-refresh-rate-limit 0 and
+// --subnet-rate-limit 0 (the whole load comes from one IP) and
+// --shutdown-delay 0 (no load balancer to tell), then o.ServerArgs. The
+// server logs at its default level (info: an access-log line per request)
+// unless o.ServerArgs or AUTHSTORE_LOG_LEVEL in its environment say
+// otherwise; LogLevel tells which. It returns once /readyz answers 200 and the idle RSS has
 // been read. The caller must Close it.
 func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 	if o.StartTimeout <= 0 {
@@ -86,7 +87,7 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 	helpCmd.Env = o.Env
 	help, _ := helpCmd.CombinedOutput()
 	cancel()
-	for _, f := range []string{"ip-rate-limit", "ip-refresh-rate-limit"} {
+	for _, f := range []string{"ip-rate-limit", "ip-refresh-rate-limit", "subnet-rate-limit", "shutdown-delay"} {
 		if strings.Contains(string(help), "--"+f+" ") {
 			args = append(args, "--"+f, "0")
 		}

@@ -59,6 +59,8 @@ type errorBody struct {
 type errorWriter struct {
 	logger *slog.Logger
 	now    func() time.Time
+	// outages logs the causes of 503 Database unavailable answers.
+	outages *outageLog
 }
 
 // write answers err: an *httpError with its own status, an *auth.Error by its
@@ -81,7 +83,11 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		ew.send(w, r, statusClientClosed, "Client closed request")
 		return
 	}
-	status, retryAfter := statusOf(auth.ErrorKind(err))
+	kind := auth.ErrorKind(err)
+	status, retryAfter := statusOf(kind)
+	if kind == auth.KindUnavailable && ew.outages != nil {
+		ew.outages.record(r.Context(), err, r.URL.Path)
+	}
 	if ra := retryAfterOf(err); ra != "" && retryAfter != "" {
 		retryAfter = ra
 	}

@@ -6,5 +6,5 @@ import "net/http"
 // so tests can reach paths (a panic) that no route takes.
 func WithMiddleware(cfg Config, h http.Handler) http.Handler {
 	cfg = cfg.withDefaults()
-	return middleware(cfg, errorWriter{logger: cfg.Logger, now: cfg.Now}, h)
+	return middleware(cfg, errorWriter{logger: cfg.Logger, now: cfg.Now}, func() bool { return false }, h)
 }

@@ -41,12 +41,14 @@ func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter 
 // maxRequestIDLen bounds an accepted incoming X-Request-Id.
 const maxRequestIDLen = 64
 
-// requestID returns the incoming X-Request-Id if it is 1..64 printable ASCII
-// characters without spaces, else a fresh random one.
+// requestID returns the incoming X-Request-Id if it is 1..64 characters of
+// [A-Za-z0-9._-], else a fresh random one. The id is logged and echoed, so
+// a client must not be able to put quotes, separators or anything a log
+// reader might interpret into it.
 func requestID(r *http.Request) string {
 	id := r.Header.Get("X-Request-Id")
 	ok := id != "" && len(id) <= maxRequestIDLen && !strings.ContainsFunc(id, func(c rune) bool {
-		return c <= ' ' || c >= 0x7f
+		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-')
 	})
 	if ok {
 		return id

@@ -143,6 +143,11 @@ func TestRequestID(t *testing.T) {
 		{"65 characters", strings.Repeat("a", 65), false},
 		{"space", "a b", false},
 		{"non-ASCII", "idé", false},
+		{"quote", `a"b`, false},
+		{"equals and colon", "level=ERROR:x", false},
+		{"slash", "a/b", false},
+		{"plus", "a+b", false},
+		{"uuid", "0b6a4d1e-5c7e-4a53-9f0e-2b1f3c4d5e6f", true},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

@@ -59,10 +59,10 @@ const DefaultMaxBodyBytes = 100 << 10
 // shape, with the security headers and CORS of cfg.
 func NewServer(cfg Config, svc *auth.Service) http.Handler {
 	cfg = cfg.withDefaults()
-	ew := errorWriter{logger: cfg.Logger, now: cfg.Now}
+	ew := errorWriter{logger: cfg.Logger, now: cfg.Now, outages: newOutageLog(cfg.Logger, cfg.Now)}
 	mux := http.NewServeMux()
 	addRoutes(mux, cfg, ew, svc)
-	return middleware(cfg, ew, throttle(ew, svc, mux, routeErrors(ew, mux)))
+	return middleware(cfg, ew, svc.Draining, throttle(ew, svc, mux, routeErrors(ew, mux)))
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -84,12 +84,14 @@ func (c Config) withDefaults() Config {
 }
 
 // middleware wraps h in what every request gets, outermost first: the
-// client IP, request id and access log, panic recovery, security headers,
+// client IP, request id and access log, panic recovery, closing the
+// connection after a Transfer-Encoding or while draining, security headers,
 // CORS, and the path matching of Express.
-func middleware(cfg Config, ew errorWriter, h http.Handler) http.Handler {
+func middleware(cfg Config, ew errorWriter, draining func() bool, h http.Handler) http.Handler {
 	h = expressPaths(h)
 	h = cors(cfg.CORSOrigins, h)
 	h = securityHeaders(h)
+	h = closeConnections(draining, h)
 	h = recoverPanics(ew, h)
 	h = logRequests(cfg.Logger, cfg.Observe, h)
 	return withClientIP(cfg.TrustedProxies, h)

@@ -188,6 +188,37 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
 	return nil
 }
 
+// CreateUserWithSession inserts u and its first session s (s.UserID must be
+// u.ID) in one transaction: both are stored or neither is. It returns an
+// error wrapping auth.ErrDuplicate if u.ID, u.LoginKey, u.EmailKey or s.ID
+// is taken, including by a concurrent insert.
+func (db *DB) CreateUserWithSession(ctx context.Context, u *auth.User, s *auth.Session) error {
+	const op = "create user with session"
+	ctx, cancel := db.call(ctx)
+	defer cancel()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	_, err = tx.ExecContext(ctx, db.q.createUser,
+		u.ID, u.FirstName, u.LastName, u.Login, u.LoginKey, u.LoginSkeleton, u.Email, u.EmailKey,
+		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt), nullMillis(u.DisabledAt))
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	_, err = tx.ExecContext(ctx, db.q.createSession,
+		s.ID, s.UserID, s.Generation, millis(s.RotatedAt), millis(s.CreatedAt),
+		millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP)
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	return nil
+}
+
 // Session returns the session with this id, or an error wrapping
 // auth.ErrNotFound.
 func (db *DB) Session(ctx context.Context, id string) (*auth.Session, error) {

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		run  func(t *testing.T, s auth.Store)
 	}{
 		{"CreateUserAndLookup", testCreateUserAndLookup},
+		{"CreateUserWithSession", testCreateUserWithSession},
 		{"UserNotFound", testUserNotFound},
 		{"KeysTaken", testKeysTaken},
 		{"DuplicateLoginKey", testDuplicateLoginKey},

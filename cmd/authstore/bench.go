@@ -27,6 +27,9 @@ type benchConfig struct {
 	Timeout     time.Duration
 	Probes      int
 	FloodLogins string
+	FloodIPs    int
+	FloodSubnet bool
+	NoFlood     bool
 	HashTime    time.Duration
 	Sweep       string
 	Plot        string
@@ -83,6 +86,9 @@ func parseBenchFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&c.Timeout, "timeout", bench.DefaultTimeout, "longest a request may take before it counts as a timeout")
 	fs.IntVar(&c.Probes, "probes", bench.DefaultProbes, "flood: refresh probes, and as many /healthz probes")
 	fs.StringVar(&c.FloodLogins, "flood-logins", "known", "flood: known (correct passwords of 16 accounts, so the per-login throttle answers too) or unknown (a new unknown login per signin)")
+	fs.IntVar(&c.FloodIPs, "flood-ips", 0, "flood: spread the flood over this many client IPs, each in its own /24, sent as X-Forwarded-For (the server needs --trusted-proxies 127.0.0.1/32), and let --probes real users sign in once a second each from IPs of their own")
+	fs.BoolVar(&c.FloodSubnet, "flood-one-subnet", false, "flood: put the --flood-ips addresses in one /24 (at most 254)")
+	fs.BoolVar(&c.NoFlood, "no-flood", false, "flood: run only the probes and real users, the baseline for a flood")
 	fs.DurationVar(&c.HashTime, "hash-time", 3*time.Second, "how long to time argon2id hashing for the ceiling (0: skip)")
 	fs.StringVar(&c.Sweep, "sweep", "", "comma-separated concurrencies to run the scenario at in turn, e.g. 1,2,4,8,16,32")
 	fs.StringVar(&c.Plot, "plot", "", "with --sweep: draw throughput and latency against concurrency into this .svg, .png or .pdf file")
@@ -114,6 +120,8 @@ func (c *benchConfig) check() error {
 		return badFlag("probes", "must be at least 1")
 	case c.FloodLogins != "known" && c.FloodLogins != "unknown":
 		return badFlag("flood-logins", "%q is not known or unknown", c.FloodLogins)
+	case c.FloodIPs < 0 || (c.FloodSubnet && c.FloodIPs > 254):
+		return badFlag("flood-ips", "must be 0 or more, and at most 254 with --flood-one-subnet")
 	case c.HashTime < 0:
 		return badFlag("hash-time", "must not be negative")
 	case c.URL != "" && len(c.ServerArgs) > 0:
@@ -191,16 +199,19 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	var results []*bench.Result
 	for _, n := range concurrencies {
 		rc := bench.Config{
-			URL:          url,
-			Scenario:     cfg.Scenario,
-			Concurrency:  n,
-			Duration:     cfg.Duration,
-			Warmup:       cfg.Warmup,
-			Timeout:      cfg.Timeout,
-			Probes:       cfg.Probes,
-			FloodUnknown: cfg.FloodLogins == "unknown",
-			Progress:     stderr,
-			Ceiling:      ceiling,
+			URL:            url,
+			Scenario:       cfg.Scenario,
+			Concurrency:    n,
+			Duration:       cfg.Duration,
+			Warmup:         cfg.Warmup,
+			Timeout:        cfg.Timeout,
+			Probes:         cfg.Probes,
+			FloodUnknown:   cfg.FloodLogins == "unknown",
+			FloodIPs:       cfg.FloodIPs,
+			FloodOneSubnet: cfg.FloodSubnet,
+			NoFlood:        cfg.NoFlood,
+			Progress:       stderr,
+			Ceiling:        ceiling,
 		}
 		if local != nil {
 			rc.Server = local

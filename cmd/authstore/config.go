@@ -36,10 +36,12 @@ type serveConfig struct {
 	MaxBodyBytes      int64
 	IPRateLimit       int
 	IPRefreshLimit    int
+	SubnetRateLimit   int
 	TrustedProxies    string
 	Metrics           bool
 	PprofAddr         string
 	MemoryLimit       int64
+	ShutdownDelay     time.Duration
 
 	db   dbConfig
 	keys keysConfig
@@ -180,10 +182,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 100<<10, "largest accepted request body in bytes, counted after Content-Encoding (body-parser's 100kb)")
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", 100, "signup and signin requests per minute per client IP (0: no limit)")
 	fs.IntVar(&c.IPRefreshLimit, "ip-refresh-rate-limit", 1000, "requests per minute per client IP on every other route (0: no limit)")
+	fs.IntVar(&c.SubnetRateLimit, "subnet-rate-limit", 400, "signup and signin requests per minute of all the client IPs of one IPv4 /24 or IPv6 /48 together (0: no limit)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 112<<20, "soft limit of the Go heap in bytes, so garbage collection runs sooner under a flood (0: none; GOMEMLIMIT wins)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.BoolVar(&c.Metrics, "metrics", false, "serve Prometheus metrics at GET /metrics on --addr (allow only your scraper to reach it)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs (or IPs) of proxies whose X-Forwarded-For is believed")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM or SIGINT, how long /readyz answers 503 and connections close after each response before the server stops (0: stop at once)")
 	if err := parseFlags(fs, args, getenv, stderr, "Usage: authstore serve [flags]\n\n"+secretHelp); err != nil {
 		return c, err
 	}
@@ -359,10 +363,14 @@ func (c serveConfig) check() error {
 		return bad("max-body-bytes", "must be at least 1024")
 	case c.MemoryLimit < 0:
 		return bad("memory-limit", "must not be negative")
+	case c.ShutdownDelay < 0:
+		return bad("shutdown-delay", "must not be negative")
 	case c.IPRateLimit < 0:
 		return bad("ip-rate-limit", "must not be negative")
 	case c.IPRefreshLimit < 0:
 		return bad("ip-refresh-rate-limit", "must not be negative")
+	case c.SubnetRateLimit < 0:
+		return bad("subnet-rate-limit", "must not be negative")
 	}
 	if err := checkOrigins(c.CORSOrigins); err != nil {
 		return err

@@ -58,7 +58,7 @@ func TestPostgresCrashSafety(t *testing.T) {
 // Each token is therefore presented once, and only the newest of its chain.
 func crashAndCheck(t *testing.T, env []string, args ...string) {
 	args = append(args,
-		"--ip-rate-limit", "0", "--ip-refresh-rate-limit", "0",
+		"--ip-rate-limit", "0", "--ip-refresh-rate-limit", "0", "--subnet-rate-limit", "0",
 		"--refresh-grace", "2m", "--log-level", "error")
 	victim := spawnToKill(t, env, args...)
 	srv := victim.wait(t)

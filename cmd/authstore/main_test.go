@@ -44,8 +44,8 @@ type server struct {
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
-// startServer calls run("serve", args...) on a free port and waits until
-// /healthz answers.
+// startServer calls run("serve", args...) on a free port, without a
+// shutdown delay unless args set one, and waits until /healthz answers.
 func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -53,7 +53,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	s := &server{stop: cancel, done: make(chan error, 1), stderr: stderr}
 	getenv := func(k string) string { return env[k] }
 	go func() {
-		s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, stdout, stderr)
+		s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--shutdown-delay", "0"}, args...), getenv, stdout, stderr)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for s.url == "" {

@@ -30,12 +30,12 @@ type proc struct {
 	url    chan string
 }
 
-// startProc starts `authstore serve --addr 127.0.0.1:0 args...` with env
-// added to the environment; wait returns its URL once it listens. The
-// caller arranges for the process to end.
+// startProc starts `authstore serve --addr 127.0.0.1:0 --shutdown-delay 0
+// args...` with env added to the environment; wait returns its URL once it
+// listens. The caller arranges for the process to end.
 func startProc(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--", "serve", "--addr", "127.0.0.1:0", "--shutdown-delay", "0"}, args...)...)
 	cmd.Env = append(append(os.Environ(), "AUTHSTORE_TEST_MAIN=1"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -24,7 +24,9 @@ import (
 const shutdownWait = 15 * time.Second
 
 // serve runs the HTTP server until ctx is done, then drains it and closes
-// the database.
+// the database: for --shutdown-delay /readyz answers 503 and every response
+// closes its connection while requests are still served; then the listener
+// closes and in-flight requests get up to shutdownWait to finish.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseServeFlags(args, getenv, stderr)
 	if err != nil {
@@ -127,11 +129,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DB: db.Stats,
 	})
 	svc, err := auth.NewService(auth.Config{
-		Store:              db,
-		Signer:             signer,
-		Hasher:             hasher,
-		OnEvent:            m.Event,
-		MaxPasswordChecks:  hasher.Capacity(),
+		Store:             db,
+		Signer:            signer,
+		Hasher:            hasher,
+		OnEvent:           m.Event,
+		MaxPasswordChecks: hasher.Capacity(),
+		// Suspect sources may hold two places per hashing slot: enough to
+		// keep every CPU hashing when only they are left, and a clean
+		// signin queues behind at most two of their hashes per slot.
+		SuspectChecks:      2 * hasher.Stats().Slots,
 		RefreshKey:         sec.refreshMAC,
 		Issuer:             cfg.Issuer,
 		Audience:           cfg.Audience,
@@ -143,6 +149,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CommonPasswords:    common,
 		IPRateLimit:        cfg.IPRateLimit,
 		IPRefreshRateLimit: cfg.IPRefreshLimit,
+		SubnetRateLimit:    cfg.SubnetRateLimit,
 		Logger:             log,
 	})
 	if err != nil {
@@ -192,6 +199,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDelay > 0 {
+		// The drain: /readyz answers 503 so that load balancers stop
+		// sending, while the listener stays open and every request is
+		// still served, each keep-alive connection closing after its
+		// next response. A second signal kills the process (see main).
+		log.Info("draining", "delay", cfg.ShutdownDelay.String())
+		svc.Drain()
+		select {
+		case <-time.After(cfg.ShutdownDelay):
+		case err := <-served:
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	log.Info("shutting down", "wait", shutdownWait.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)

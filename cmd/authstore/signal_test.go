@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 func TestSignalsStopCleanly(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "a.db"))
+			cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "serve", "--addr", "127.0.0.1:0", "--shutdown-delay", "100ms", "--db", filepath.Join(t.TempDir(), "a.db"))
 			cmd.Env = append(os.Environ(), "AUTHSTORE_TEST_MAIN=1")
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {

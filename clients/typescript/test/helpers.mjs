@@ -46,8 +46,12 @@ export async function startAuthstore(extraArgs = []) {
   const bin = await authstoreBinary();
   const child = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--db', join(dir, 't.db'), '--log-level', 'warn', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    // AUTHSTORE_* variables are flag defaults: the test's flags alone count.
-    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTHSTORE_'))),
+    // AUTHSTORE_* variables are flag defaults: the test's flags alone count,
+    // and no shutdown drain (no load balancer to tell).
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTHSTORE_'))),
+      AUTHSTORE_SHUTDOWN_DELAY: '0',
+    },
   });
   let stderr = '';
   child.stderr.on('data', (b) => {

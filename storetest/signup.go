@@ -1,0 +1,69 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/authstore/auth"
+)
+
+// testCreateUserWithSession checks that a user and its first session are
+// stored together, and that a refused insert stores neither: a duplicate
+// login leaves no session behind, and a duplicate session id leaves no user
+// behind (the case of a signup whose session insert fails after its user
+// insert succeeded).
+func testCreateUserWithSession(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	u := newUser(1)
+	sess := newSession(1, u.ID)
+	if err := s.CreateUserWithSession(ctx, u, sess); err != nil {
+		t.Fatalf("CreateUserWithSession: %v", err)
+	}
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	checkUser(t, got, u)
+	checkSession(t, mustSession(t, s, sess.ID), sess)
+
+	tests := []struct {
+		name string
+		user *auth.User
+		sess func(userID string) *auth.Session
+	}{
+		{"duplicate login", func() *auth.User { d := newUser(2); d.LoginKey = u.LoginKey; return d }(),
+			func(id string) *auth.Session { return newSession(2, id) }},
+		{"duplicate login skeleton", func() *auth.User { d := newUser(5); d.LoginSkeleton = u.LoginSkeleton; return d }(),
+			func(id string) *auth.Session { return newSession(5, id) }},
+		{"duplicate email", func() *auth.User { d := newUser(3); d.EmailKey = u.EmailKey; return d }(),
+			func(id string) *auth.Session { return newSession(3, id) }},
+		{"duplicate session id", newUser(4),
+			func(id string) *auth.Session { return newSession(1, id) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds := tt.sess(tt.user.ID)
+			err := s.CreateUserWithSession(ctx, tt.user, ds)
+			if !errors.Is(err, auth.ErrDuplicate) {
+				t.Fatalf("error = %v, want ErrDuplicate", err)
+			}
+			if _, err := s.UserByID(ctx, tt.user.ID); !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("UserByID(refused user) error = %v, want ErrNotFound", err)
+			}
+			if ds.ID != sess.ID {
+				if _, err := s.Session(ctx, ds.ID); !errors.Is(err, auth.ErrNotFound) {
+					t.Errorf("Session(refused session) error = %v, want ErrNotFound", err)
+				}
+			}
+			// The login and email of the refused user are free again.
+			login, email, err := s.KeysTaken(ctx, tt.user.LoginKey, tt.user.LoginSkeleton, tt.user.EmailKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if login != (tt.user.LoginKey == u.LoginKey || tt.user.LoginSkeleton == u.LoginSkeleton) || email != (tt.user.EmailKey == u.EmailKey) {
+				t.Errorf("KeysTaken = %v, %v after the refused insert", login, email)
+			}
+		})
+	}
+	checkSession(t, mustSession(t, s, sess.ID), sess)
+}
