@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -90,7 +91,7 @@ func openSQLite(ctx context.Context, path string, readers int, syncFull bool) (*
 	write.SetMaxIdleConns(1)
 	// The writer connects first so that the file exists and is in WAL mode
 	// before any reader opens it.
-	if err := write.PingContext(ctx); err != nil {
+	if err := pingWriter(ctx, write); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlstore: open %s: %w", path, err), write.Close())
 	}
 
@@ -111,6 +112,26 @@ func openSQLite(ctx context.Context, path string, readers int, syncFull bool) (*
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	return &DB{write: write, read: read, d: sqliteDialect(), locker: &fileLocker{path: path + ".migrate-lock"}}, nil
+}
+
+// pingWriter makes the writer's first connection, which switches the file
+// to WAL. Processes opening one new file at the same moment can get
+// SQLITE_BUSY from that switch at once, without the busy handler waiting,
+// so a busy answer is retried for up to the busy timeout.
+func pingWriter(ctx context.Context, write *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second) // busyTimeoutMillis
+	for {
+		err := write.PingContext(ctx)
+		code, ok := sqliteCode(err)
+		if err == nil || !ok || code&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // sqliteCode returns the extended result code of a SQLite error in err's
