@@ -121,6 +121,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CORSOrigins:    cfg.corsOrigins(),
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		JWKS:           keys.JWKS,
+		Issuer:         cfg.Issuer,
 		JWKSMaxAge:     cfg.keys.jwksMaxAge(),
 	}, svc)
 
