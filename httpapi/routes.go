@@ -114,6 +114,8 @@ func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service
 	mux.Handle("GET /readyz", handleReadyz(ew, svc))
 	mux.Handle("GET /openapi.json", handleOpenAPI())
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(cfg.JWKS, cfg.JWKSMaxAge))
+	mux.Handle("GET /docs", handleDocs())
+	mux.Handle("GET /docs/{asset}", handleDocsAsset(ew))
 	if discoverable(cfg.Issuer) {
 		mux.Handle("GET "+DiscoveryPath, handleDiscovery(cfg.Issuer, cfg.JWKS, cacheControl(cfg.JWKSMaxAge)))
 	}
