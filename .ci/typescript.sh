@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The TypeScript client, clients/typescript: installs Debian's chromium if it
 # is missing, installs the npm dev dependencies from package-lock.json,
-# builds the package, and runs its Node test suite and its headless Chromium
-# suite against an authstore built from this tree. Exits non-zero if any
-# step fails. Runs from a clean clone; .ci/run calls it after the Go tests.
+# builds the package, and runs its Node test suite, its headless Chromium
+# suite (the client across origins, and the /docs page) and the packed
+# tarball installed in a fresh project, against an authstore built from this
+# tree. Exits non-zero if any step fails. Runs from a clean clone; .ci/run calls it after the Go tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,4 +33,5 @@ npm run --silent build
 status=0
 npm run --silent test:node || status=1
 npm run --silent test:browser || status=1
+npm run --silent test:pack || status=1
 exit "$status"

@@ -51,13 +51,19 @@ func handleOpenAPI() http.Handler {
 // access tokens, as jwks returns them at each request, cacheable for maxAge
 // (whole seconds; under one second means no-cache).
 func handleJWKS(jwks func() []byte, maxAge time.Duration) http.Handler {
-	cache := "no-cache"
-	if secs := int64(maxAge / time.Second); secs > 0 {
-		cache = "public, max-age=" + strconv.FormatInt(secs, 10)
-	}
+	cache := cacheControl(maxAge)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", cache)
 		w.Write(jwks())
 	})
+}
+
+// cacheControl is the Cache-Control of an answer cacheable for maxAge (whole
+// seconds; under one second means no-cache).
+func cacheControl(maxAge time.Duration) string {
+	if secs := int64(maxAge / time.Second); secs > 0 {
+		return "public, max-age=" + strconv.FormatInt(secs, 10)
+	}
+	return "no-cache"
 }

@@ -29,6 +29,11 @@ type Config struct {
 	// JWKS returns the current JSON Web Key Set served at
 	// /.well-known/jwks.json; nil serves an empty set.
 	JWKS func() []byte
+	// Issuer is the iss claim of access tokens. When it is an absolute http
+	// or https URL (the service's public URL), the OpenID Connect discovery
+	// document is served at <Issuer>/.well-known/openid-configuration
+	// naming <Issuer>/.well-known/jwks.json; otherwise that route is absent.
+	Issuer string
 	// JWKSMaxAge is the Cache-Control max-age of the JWKS: how long a
 	// verifier may keep it. It must be shorter than the time a new key is
 	// published before it signs. Zero serves it with no-cache.
@@ -112,6 +117,11 @@ func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service
 	mux.Handle("GET /readyz", handleReadyz(ew, svc))
 	mux.Handle("GET /openapi.json", handleOpenAPI())
 	mux.Handle("GET /.well-known/jwks.json", handleJWKS(cfg.JWKS, cfg.JWKSMaxAge))
+	mux.Handle("GET /docs", handleDocs())
+	mux.Handle("GET /docs/{asset}", handleDocsAsset(ew))
+	if discoverable(cfg.Issuer) {
+		mux.Handle("GET "+DiscoveryPath, handleDiscovery(cfg.Issuer, cfg.JWKS, cacheControl(cfg.JWKSMaxAge)))
+	}
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}

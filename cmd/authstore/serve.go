@@ -165,6 +165,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		CORSOrigins:    cfg.corsOrigins(),
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		JWKS:           jwks,
+		Issuer:         cfg.Issuer,
 		JWKSMaxAge:     cfg.keys.jwksMaxAge(),
 	}, svc)
 
