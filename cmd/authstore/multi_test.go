@@ -375,9 +375,8 @@ func TestPostgresHostileInput(t *testing.T) {
 	up := do(t, req)
 	up.want(t, 200, "")
 
-	for _, login := range []string{"nul\u0000login", strings.Repeat("x", 8000)} {
-		s.post(t, "/auth/signin", map[string]any{"login": login, "password": "whatever password"}).want(t, 400, "The login or password is incorrect")
-	}
+	s.post(t, "/auth/signin", map[string]any{"login": "nul\u0000login", "password": "whatever password"}).want(t, 400, "The login or password is incorrect")
+	s.post(t, "/auth/signin", map[string]any{"login": strings.Repeat("x", 8000), "password": "whatever password"}).want(t, 400, "login must be shorter than or equal to 24 characters")
 	for _, id := range []string{"%00", "%FF", "not-a-uuid"} {
 		req, _ := http.NewRequest(http.MethodDelete, s.url+"/auth/sessions/"+id, nil)
 		req.Header.Set("Authorization", "Bearer "+up.str("access_token"))
