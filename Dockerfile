@@ -15,7 +15,8 @@ ARG GO_VERSION=1.26.8
 
 FROM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
-COPY go.mod go.sum ./
+COPY go.mod go.sum go.work ./
+COPY verify/go.mod verify/go.sum ./verify/
 RUN go mod download
 COPY . .
 # .git is not in the build context (.dockerignore): the version is given as

@@ -1,0 +1,5 @@
+module github.com/authstore/auth/verify
+
+go 1.26.8
+
+require github.com/go-jose/go-jose/v4 v4.1.9
