@@ -169,22 +169,16 @@ func (a *Admin) Import(ctx context.Context, in ImportUser) (ImportOutcome, strin
 	}
 	req := SignupRequest{
 		FirstName: String(in.FirstName), LastName: String(in.LastName),
-		Login: String(in.Login), Email: String(in.Email), Password: String("x"),
+		Login: String(in.Login), Email: String(in.Email),
 	}
-	if err := validateSignup(&req, passwordPolicy{min: 0, max: 1}); err != nil {
-		return Rejected, strings.Join(ErrorMessages(err), "; "), nil
+	if msgs := profileMessages(&req); len(msgs) > 0 {
+		return Rejected, strings.Join(msgs, "; "), nil
 	}
 	hash := strings.TrimSpace(in.PasswordHash)
 	if !isPasswordHash(hash) {
 		return Rejected, "password is not an argon2id or bcrypt hash", nil
 	}
-	now := a.now()
-	u := &User{
-		ID: id, FirstName: req.FirstName.Str, LastName: req.LastName.Str,
-		Login: req.Login.Str, LoginKey: Fold(req.Login.Str), LoginSkeleton: Skeleton(req.Login.Str),
-		Email: req.Email.Str, EmailKey: Fold(req.Email.Str),
-		PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
-	}
+	u := newUser(id, &req, hash, a.now())
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		if !errors.Is(err, ErrDuplicate) {
 			return 0, "", fmt.Errorf("import: %w", err)
@@ -192,17 +186,17 @@ func (a *Admin) Import(ctx context.Context, in ImportUser) (ImportOutcome, strin
 		if _, err := a.store.UserByID(ctx, id); err == nil {
 			return Skipped, "already imported", nil // a concurrent import won
 		}
-		login, email, err := a.store.KeysTaken(ctx, u.LoginKey, u.LoginSkeleton, u.EmailKey)
-		switch {
+		switch err := taken(ctx, a.store, u); {
+		case errors.Is(err, ErrLoginAndEmailUsed):
+			return Rejected, "login and email already used by another user", nil
+		case errors.Is(err, ErrLoginUsed):
+			return Rejected, "login already used by another user", nil
+		case errors.Is(err, ErrEmailUsed):
+			return Rejected, "email already used by another user", nil
 		case err != nil:
 			return 0, "", fmt.Errorf("import: %w", err)
-		case login && email:
-			return Rejected, "login and email already used by another user", nil
-		case login:
-			return Rejected, "login already used by another user", nil
-		default:
-			return Rejected, "email already used by another user", nil
 		}
+		return Rejected, "login or email already used by another user", nil // freed since
 	}
 	a.audit(ctx, "user_imported", slog.String("user", u.ID))
 	return Imported, "", nil

@@ -74,12 +74,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error of kind k whose client-facing message is the
-// formatted text.
-func Errorf(k Kind, format string, args ...any) *Error {
-	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
-}
-
 // ErrorKind returns the Kind of the first *Error in err's chain, or
 // KindInternal if there is none.
 func ErrorKind(err error) Kind {

@@ -5,9 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
-	"io"
-	"strings"
 )
 
 // A refresh token is base64url (no padding) of
@@ -80,39 +77,4 @@ func (c refreshCodec) decode(token string) (id string, gen int64, ok bool) {
 		return "", 0, false
 	}
 	return formatUUID(raw[:refreshIDLen]), int64(g), true
-}
-
-// newUUID returns a random (version 4) UUID read from r.
-func newUUID(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", err
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return formatUUID(b[:]), nil
-}
-
-func formatUUID(b []byte) string {
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:16])
-	return string(s[:])
-}
-
-// parseUUID writes the 16 bytes of the canonical UUID s into dst.
-func parseUUID(dst []byte, s string) bool {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return false
-	}
-	h := strings.ReplaceAll(s, "-", "")
-	n, err := hex.Decode(dst, []byte(h))
-	return err == nil && n == 16
 }

@@ -196,24 +196,18 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 		return Tokens{}, err
 	}
 	defer leave()
-	u := &User{
-		FirstName: r.FirstName.Str, LastName: r.LastName.Str,
-		Login: r.Login.Str, LoginKey: Fold(r.Login.Str), LoginSkeleton: Skeleton(r.Login.Str),
-		Email: r.Email.Str, EmailKey: Fold(r.Email.Str),
-	}
-	if err := s.taken(ctx, u); err != nil {
-		return Tokens{}, err
-	}
-	hash, err := s.cfg.Hasher.Hash(ctx, r.Password.Str)
-	if err != nil {
-		return Tokens{}, fmt.Errorf("signup: hash: %w", err)
-	}
 	id, err := newUUID(s.cfg.Rand)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
 	now := s.now()
-	u.ID, u.PasswordHash, u.CreatedAt, u.UpdatedAt = id, hash, now, now
+	u := newUser(id, &r, "", now)
+	if err := taken(ctx, s.cfg.Store, u); err != nil {
+		return Tokens{}, err
+	}
+	if u.PasswordHash, err = s.cfg.Hasher.Hash(ctx, r.Password.Str); err != nil {
+		return Tokens{}, fmt.Errorf("signup: hash: %w", err)
+	}
 	// The user and its first session are stored in one transaction, so a
 	// failed signup leaves nothing behind and can be retried as it was.
 	sess, err := s.newSession(u.ID, c, now)
@@ -222,7 +216,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	}
 	if err := s.cfg.Store.CreateUserWithSession(ctx, u, sess); err != nil {
 		if errors.Is(err, ErrDuplicate) {
-			if terr := s.taken(ctx, u); terr != nil {
+			if terr := taken(ctx, s.cfg.Store, u); terr != nil {
 				return Tokens{}, terr
 			}
 			return Tokens{}, ErrLoginUsed
@@ -231,23 +225,6 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	}
 	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID), ipAttr(c))
 	return s.tokens(ctx, u.ID, sess.ID, 1, now)
-}
-
-// taken returns the conflict error naming what of u's login and email is
-// already used, or nil.
-func (s *Service) taken(ctx context.Context, u *User) error {
-	login, email, err := s.cfg.Store.KeysTaken(ctx, u.LoginKey, u.LoginSkeleton, u.EmailKey)
-	switch {
-	case err != nil:
-		return fmt.Errorf("signup: %w", err)
-	case login && email:
-		return ErrLoginAndEmailUsed
-	case login:
-		return ErrLoginUsed
-	case email:
-		return ErrEmailUsed
-	}
-	return nil
 }
 
 // Signin checks a login (any case) and password and opens a session.

@@ -295,46 +295,72 @@ var (
 	loginLength = lengthRule{min: 3, max: 24}
 )
 
+// The rules of each profile field: the original's length and type, and
+// ours for the characters that hide or disguise text.
+var (
+	firstNameRules = fieldRules{name: "firstName", length: &nameLength, notEmpty: true, text: nameText}
+	lastNameRules  = fieldRules{name: "lastName", length: &nameLength, notEmpty: true, text: nameText}
+	// loginRules is the one rule of a login. Signup and import apply all
+	// of it; signin only its length and type (the original's LoginDto), so
+	// that a login stored before a character rule existed still signs in.
+	loginRules = fieldRules{name: "login", length: &loginLength, text: identifierText}
+	emailRules = fieldRules{name: "email", email: true, text: identifierText}
+)
+
 // signinPasswordMin is LoginDto's shortest password: the original's 8,
 // whatever signup's PasswordMinLength is now, so that every password signup
 // ever accepted still reaches the password check.
 const signinPasswordMin = 8
 
-// validateSignup trims the request and checks every field, returning all
-// messages of the request together as one KindInvalid error. The blocklist
-// is consulted only for a password that passes its other rules.
-func validateSignup(r *SignupRequest, pw passwordPolicy) error {
+// profileMessages trims the profile fields of r (every field but the
+// password) and returns their messages, in field order. Signup and import
+// apply it alike.
+func profileMessages(r *SignupRequest) []string {
 	r.FirstName, r.LastName = trimmed(r.FirstName), trimmed(r.LastName)
-	r.Login, r.Email, r.Password = trimmed(r.Login), trimmed(r.Email), trimmed(r.Password)
+	r.Login, r.Email = trimmed(r.Login), trimmed(r.Email)
 	var msgs []string
-	msgs = fieldRules{name: "firstName", length: &nameLength, notEmpty: true, text: nameText}.check(r.FirstName, msgs)
-	msgs = fieldRules{name: "lastName", length: &nameLength, notEmpty: true, text: nameText}.check(r.LastName, msgs)
-	msgs = fieldRules{name: "login", length: &loginLength, text: identifierText}.check(r.Login, msgs)
-	msgs = fieldRules{name: "email", email: true, text: identifierText}.check(r.Email, msgs)
-	before := len(msgs)
-	msgs = fieldRules{name: "password", length: &lengthRule{min: pw.min, max: pw.max}}.check(r.Password, msgs)
-	if len(msgs) == before && pw.common != nil && pw.common.Contains(r.Password.Str) {
+	msgs = firstNameRules.check(r.FirstName, msgs)
+	msgs = lastNameRules.check(r.LastName, msgs)
+	msgs = loginRules.check(r.Login, msgs)
+	return emailRules.check(r.Email, msgs)
+}
+
+// passwordMessages trims *pw and returns its messages under policy: its
+// length and type, then, only for a password that passes them, the
+// common-password list.
+func passwordMessages(pw *Value, policy passwordPolicy) []string {
+	*pw = trimmed(*pw)
+	msgs := fieldRules{name: "password", length: &lengthRule{min: policy.min, max: policy.max}}.check(*pw, nil)
+	if len(msgs) == 0 && policy.common != nil && policy.common.Contains(pw.Str) {
 		msgs = append(msgs, "password is too common")
 	}
-	if len(msgs) > 0 {
-		return &Error{Kind: KindInvalid, Messages: msgs}
-	}
-	return nil
+	return msgs
+}
+
+// validateSignup trims the request and checks every field, returning all
+// messages of the request together as one KindInvalid error.
+func validateSignup(r *SignupRequest, pw passwordPolicy) error {
+	return invalid(append(profileMessages(r), passwordMessages(&r.Password, pw)...))
 }
 
 // validateSignin trims the request and checks it as the original's LoginDto:
 // login a string of 3..24 characters, password a string of 8..maxPassword.
 // These rules say nothing about accounts, so a request they refuse is
 // answered at once; one they pass takes the constant-time path, where a
-// login signup would refuse for other reasons (control characters) is just
-// "incorrect".
+// login signup would refuse for its characters is just "incorrect".
 func validateSignin(r *SigninRequest, maxPassword int) error {
 	r.Login, r.Password = trimmed(r.Login), trimmed(r.Password)
-	var msgs []string
-	msgs = fieldRules{name: "login", length: &loginLength}.check(r.Login, msgs)
+	originalLogin := loginRules
+	originalLogin.text = anyText
+	msgs := originalLogin.check(r.Login, nil)
 	msgs = fieldRules{name: "password", length: &lengthRule{min: signinPasswordMin, max: maxPassword}}.check(r.Password, msgs)
-	if len(msgs) > 0 {
-		return &Error{Kind: KindInvalid, Messages: msgs}
+	return invalid(msgs)
+}
+
+// invalid is the KindInvalid error carrying msgs, or nil if there are none.
+func invalid(msgs []string) error {
+	if len(msgs) == 0 {
+		return nil
 	}
-	return nil
+	return &Error{Kind: KindInvalid, Messages: msgs}
 }

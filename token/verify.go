@@ -84,6 +84,10 @@ func decodeClaims(payload []byte, now time.Time) (auth.AccessClaims, error) {
 // trailing bits. go-jose decodes leniently (it skips CR and LF and ignores
 // trailing bits) and verifies the re-encoded bytes, so without this check
 // one signed token would be accepted under many strings.
+//
+// The same check is written in verify (verify/verify.go) on purpose: verify is a module
+// of its own that links nothing of the server, and the server does not import
+// its client; a fuzz test in each package keeps both strict.
 func canonicalCompact(raw string) bool {
 	segs := strings.Split(raw, ".")
 	if len(segs) != 3 {

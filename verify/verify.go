@@ -335,6 +335,10 @@ func isAccessTokenType(typ string) bool {
 // trailing bits. go-jose decodes leniently (it skips CR and LF and ignores
 // trailing bits) and verifies the re-encoded bytes, so without this check
 // one signed token would be accepted under many strings.
+//
+// The same check is written in the server's token package (token/verify.go) on purpose: verify is a module
+// of its own that links nothing of the server, and the server does not import
+// its client; a fuzz test in each package keeps both strict.
 func canonicalCompact(token string) bool {
 	segs := strings.Split(token, ".")
 	if len(segs) != 3 {
