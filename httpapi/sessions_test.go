@@ -52,12 +52,21 @@ func (hs *harness) sessions(t *testing.T, access string) []sessionJSON {
 	return list
 }
 
+// account signs up login and signs it in again from a "phone": the first
+// session's tokens, then the phone's (the current one when listing with its
+// access token).
+func (hs *harness) account(t *testing.T, login string) (access, refresh, phoneAccess, phoneRefresh string) {
+	t.Helper()
+	access, refresh = hs.do(t, "POST", "/auth/signup", signupBody(login), nil).tokens(t)
+	signin := jsonBody(`{"login":"` + strings.ToUpper(login) + `","password":"correct horse battery"}`)
+	phoneAccess, phoneRefresh = hs.do(t, "POST", "/auth/signin", signin, map[string]string{"User-Agent": "phone"}).tokens(t)
+	return access, refresh, phoneAccess, phoneRefresh
+}
+
+// Each row signs up its own users, so rows run in any order.
 func TestBearerEndpoints(t *testing.T) {
 	hs := newHarness(t, httpapi.Config{})
-	access, refresh := hs.do(t, "POST", "/auth/signup", signupBody("alice"), nil).tokens(t)
-	signin := jsonBody(`{"login":"ALICE","password":"correct horse battery"}`)
-	access2, refresh2 := hs.do(t, "POST", "/auth/signin", signin, map[string]string{"User-Agent": "phone"}).tokens(t)
-	bobAccess, _ := hs.do(t, "POST", "/auth/signup", signupBody("bob"), nil).tokens(t)
+	_, refresh := hs.do(t, "POST", "/auth/signup", signupBody("refresher"), nil).tokens(t)
 
 	for _, tt := range []struct {
 		name    string
@@ -80,6 +89,7 @@ func TestBearerEndpoints(t *testing.T) {
 	}
 
 	t.Run("me", func(t *testing.T) {
+		access, _, _, _ := hs.account(t, "alice")
 		ex := hs.do(t, http.MethodGet, "/auth/me", payload{}, map[string]string{"Authorization": "bearer " + access})
 		var p map[string]string
 		if ex.status != 200 || json.Unmarshal(ex.body, &p) != nil {
@@ -92,19 +102,24 @@ func TestBearerEndpoints(t *testing.T) {
 			t.Errorf("Cache-Control = %q, want no-store", ex.header.Get("Cache-Control"))
 		}
 	})
-
-	list := hs.sessions(t, access2)
-	if len(list) != 2 || !list[0].Current || list[0].UserAgent != "phone" || list[1].Current {
-		t.Fatalf("sessions = %+v, want the phone's (current) then the first", list)
-	}
-	bobs := hs.sessions(t, bobAccess)
-
+	t.Run("sessions, newest first", func(t *testing.T) {
+		_, _, phone, _ := hs.account(t, "lister")
+		list := hs.sessions(t, phone)
+		if len(list) != 2 || !list[0].Current || list[0].UserAgent != "phone" || list[1].Current {
+			t.Fatalf("sessions = %+v, want the phone's (current) then the first", list)
+		}
+	})
 	t.Run("another user's session is not found", func(t *testing.T) {
-		wantError(t, hs.do(t, http.MethodDelete, "/auth/sessions/"+bobs[0].ID, payload{}, bearer(access2)), 404, "Session not found")
-		wantError(t, hs.do(t, http.MethodDelete, "/auth/sessions/nope", payload{}, bearer(access2)), 404, "Session not found")
+		_, _, phone, _ := hs.account(t, "carol")
+		_, _, bobPhone, _ := hs.account(t, "bob")
+		bobs := hs.sessions(t, bobPhone)
+		wantError(t, hs.do(t, http.MethodDelete, "/auth/sessions/"+bobs[0].ID, payload{}, bearer(phone)), 404, "Session not found")
+		wantError(t, hs.do(t, http.MethodDelete, "/auth/sessions/nope", payload{}, bearer(phone)), 404, "Session not found")
 	})
 	t.Run("revoke one of mine", func(t *testing.T) {
-		ex := hs.do(t, http.MethodDelete, "/auth/sessions/"+list[1].ID, payload{}, bearer(access2))
+		access, refresh, phone, _ := hs.account(t, "dave")
+		list := hs.sessions(t, phone)
+		ex := hs.do(t, http.MethodDelete, "/auth/sessions/"+list[1].ID, payload{}, bearer(phone))
 		if ex.status != 200 || string(ex.body) != "{}" {
 			t.Fatalf("delete: %d %s", ex.status, ex.body)
 		}
@@ -112,27 +127,29 @@ func TestBearerEndpoints(t *testing.T) {
 		wantError(t, hs.do(t, http.MethodGet, "/auth/me", payload{}, bearer(access)), 401, "Invalid token")
 	})
 	t.Run("logout-all", func(t *testing.T) {
+		_, _, phone, _ := hs.account(t, "erin")
+		signin := jsonBody(`{"login":"erin","password":"correct horse battery"}`)
 		hs.do(t, "POST", "/auth/signin", signin, nil).tokens(t)
-		hs.do(t, "POST", "/auth/signin", signin, nil).tokens(t)
-		ex := hs.do(t, "POST", "/auth/logout-all", payload{}, bearer(access2))
+		ex := hs.do(t, "POST", "/auth/logout-all", payload{}, bearer(phone))
 		if ex.status != 200 || string(ex.body) != `{"revoked":2}` {
 			t.Fatalf("logout-all: %d %s", ex.status, ex.body)
 		}
-		if got := hs.sessions(t, access2); len(got) != 1 || !got[0].Current {
+		if got := hs.sessions(t, phone); len(got) != 1 || !got[0].Current {
 			t.Errorf("after logout-all: %+v", got)
 		}
 	})
 	t.Run("logout", func(t *testing.T) {
+		_, _, phone, phoneRefresh := hs.account(t, "frank")
 		wantError(t, hs.do(t, "POST", "/auth/logout", payload{}, nil), 400, "Refresh token must not be empty")
 		wantError(t, hs.do(t, "POST", "/auth/logout?rt=nonsense", payload{}, nil), 401, "Invalid token")
 		for range 2 { // the second time it is already revoked: still 200
-			ex := hs.do(t, "POST", "/auth/logout", jsonBody(`{"refresh_token":"`+refresh2+`"}`), nil)
+			ex := hs.do(t, "POST", "/auth/logout", jsonBody(`{"refresh_token":"`+phoneRefresh+`"}`), nil)
 			if ex.status != 200 || string(ex.body) != "{}" {
 				t.Fatalf("logout: %d %s", ex.status, ex.body)
 			}
 		}
-		wantError(t, hs.do(t, http.MethodGet, "/auth/me", payload{}, bearer(access2)), 401, "Invalid token")
-		wantError(t, hs.do(t, "POST", "/auth/refresh?rt="+url.QueryEscape(refresh2), payload{}, nil), 401, "Invalid token")
+		wantError(t, hs.do(t, http.MethodGet, "/auth/me", payload{}, bearer(phone)), 401, "Invalid token")
+		wantError(t, hs.do(t, "POST", "/auth/refresh?rt="+url.QueryEscape(phoneRefresh), payload{}, nil), 401, "Invalid token")
 	})
 }
 
