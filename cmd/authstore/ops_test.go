@@ -178,6 +178,20 @@ func TestKeyFileRules(t *testing.T) {
 			}
 			return p
 		}, "in a directory others can write"},
+		{"world-writable sticky directory, as /tmp", func(t *testing.T, dir string) string {
+			p := good(t, dir)
+			if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, ""},
+		{"world-writable directory without the sticky bit", func(t *testing.T, dir string) string {
+			p := good(t, dir)
+			if err := os.Chmod(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, "in a directory others can write"},
 		{"other owner", func(t *testing.T, dir string) string {
 			if os.Geteuid() != 0 {
 				t.Skip("needs root to give the file away")

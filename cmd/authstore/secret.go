@@ -183,13 +183,15 @@ func loadKeyFile(path string) ([]byte, error) {
 }
 
 // checkKeyDir refuses the directory of key file path if others could
-// replace a file in it: one that group or others can write, or that belongs
-// to neither this user nor root.
+// replace a file in it: one that group or others can write, unless it is
+// sticky (as /tmp is: there only a file's owner may rename or remove it, and
+// the file itself must be ours), or one that belongs to neither this user
+// nor root.
 func checkKeyDir(path string) error {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("key file: %w", err)
-	} else if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+	} else if perm := fi.Mode().Perm(); perm&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
 		return fmt.Errorf("key file %s is in a directory others can write (mode %04o), where they could replace it; run: chmod go-w %s", path, perm, dir)
 	} else if !ownedByUs(fi) {
 		return fmt.Errorf("key file %s is in a directory of another user, who could replace it; keep it in one owned by the user running authstore (or root)", path)
