@@ -42,9 +42,9 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		{"RotateSessionWrongGeneration", testRotateSessionWrongGeneration},
 		{"RotateSessionExpired", testRotateSessionExpired},
 		{"RotateSessionRevoked", testRotateSessionRevoked},
+		{"RotateSessionDisabledUser", testRotateSessionDisabledUser},
 		{"RotateSessionMissing", testRotateSessionMissing},
 		{"RevokeSessionKeepsFirstTime", testRevokeSession},
-		{"TouchSession", testTouchSession},
 		{"SigningKeys", testSigningKeys},
 		{"DuplicateSigningKey", testDuplicateSigningKey},
 		{"DuplicateSigningKeySerial", testDuplicateSigningKeySerial},
@@ -397,11 +397,33 @@ func testRotateSessionRevoked(t *testing.T, s auth.Store) {
 	checkSession(t, mustSession(t, s, sess.ID), &want)
 }
 
+// The session of a disabled user does not rotate, whatever its token; once
+// the user is enabled again it does.
+func testRotateSessionDisabledUser(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	if err := s.SetUserDisabled(t.Context(), sess.UserID, at(2*time.Hour), at(2*time.Hour)); err != nil {
+		t.Fatalf("SetUserDisabled: %v", err)
+	}
+	_, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(3*time.Hour))
+	if !errors.Is(err, auth.ErrStale) {
+		t.Errorf("RotateSession(disabled user) error = %v, want ErrStale", err)
+	}
+	checkSession(t, mustSession(t, s, sess.ID), sess)
+	if err := s.SetUserDisabled(t.Context(), sess.UserID, time.Time{}, at(4*time.Hour)); err != nil {
+		t.Fatalf("SetUserDisabled(enable): %v", err)
+	}
+	if _, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(5*time.Hour)); err != nil {
+		t.Errorf("RotateSession(enabled again): %v", err)
+	}
+}
+
+// A missing session is stale like any other that cannot rotate: the store
+// does not read again to tell them apart, the caller does.
 func testRotateSessionMissing(t *testing.T, s auth.Store) {
 	mustCreateSession(t, s, 1)
 	_, err := s.RotateSession(t.Context(), newSession(2, "").ID, 1, time.Time{}, at(3*time.Hour))
-	if !errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("RotateSession(unknown) error = %v, want ErrNotFound", err)
+	if !errors.Is(err, auth.ErrStale) {
+		t.Errorf("RotateSession(unknown) error = %v, want ErrStale", err)
 	}
 }
 
@@ -431,17 +453,6 @@ func testRevokeSession(t *testing.T, s auth.Store) {
 	if err := s.RevokeSession(ctx, newSession(3, "").ID, first); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("RevokeSession(unknown) error = %v, want ErrNotFound", err)
 	}
-}
-
-func testTouchSession(t *testing.T, s auth.Store) {
-	sess := mustCreateSession(t, s, 1)
-	when := at(5 * time.Hour)
-	if err := s.TouchSession(t.Context(), sess.ID, when); err != nil {
-		t.Fatalf("TouchSession: %v", err)
-	}
-	want := *sess
-	want.LastUsedAt = when
-	checkSession(t, mustSession(t, s, sess.ID), &want)
 }
 
 func testSigningKeys(t *testing.T, s auth.Store) {
