@@ -142,9 +142,9 @@ func (db *DB) SetUserDisabled(ctx context.Context, id string, at, now time.Time)
 	return db.update(ctx, "set user disabled", db.q.setUserDisabled, nullMillis(at), millis(now), id)
 }
 
-// DeleteUser deletes user id, its sessions and the login failures of its
-// login key in one transaction, or returns an error wrapping
-// auth.ErrNotFound.
+// DeleteUser deletes user id and its sessions in one transaction, or
+// returns an error wrapping auth.ErrNotFound. It leaves login failure
+// records alone: they are kept by throttle key, not by user.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	const op = "delete user"
 	ctx, cancel := db.call(ctx)
