@@ -9,10 +9,17 @@ import (
 	"time"
 )
 
+// AdminStore is the part of Store that Admin uses: users and their
+// sessions.
+type AdminStore interface {
+	UserStore
+	SessionStore
+}
+
 // AdminConfig holds what Admin needs: no keys or secrets, so the admin
 // commands run with database access alone.
 type AdminConfig struct {
-	Store  Store
+	Store  AdminStore
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // audit events; default discards
 }
@@ -21,7 +28,7 @@ type AdminConfig struct {
 // deleting users, revoking their sessions, and importing users from another
 // system. Every change is an audit event in the log.
 type Admin struct {
-	store Store
+	store AdminStore
 	now   func() time.Time
 	log   *slog.Logger
 }

@@ -149,10 +149,6 @@ func (w watchedStore) RotateSession(ctx context.Context, id string, from int64, 
 	return userID, w.done(err)
 }
 
-func (w watchedStore) TouchSession(ctx context.Context, id string, at time.Time) error {
-	return w.done(w.Store.TouchSession(ctx, id, at))
-}
-
 func (w watchedStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
 	return w.done(w.Store.RevokeSession(ctx, id, at))
 }

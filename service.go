@@ -322,17 +322,16 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 	}
 	// The common case, the current token of a live session, is one
 	// compare-and-swap that also checks expiry and returns the user. When
-	// it fails, the session is read to tell why: expired, a grace replay,
-	// reuse, or a rotation that another request made in between (then the
-	// next round is a grace replay; only the current token can rotate).
+	// it fails, the session is read to tell why: gone, revoked, expired, a
+	// grace replay, reuse, or a rotation that another request made in
+	// between (then the next round is a grace replay; only the current
+	// token can rotate).
 	now := s.now()
 	for range 3 {
 		userID, err := s.cfg.Store.RotateSession(ctx, id, gen, now.Add(-s.cfg.RefreshTTL), now)
 		switch {
 		case err == nil:
 			return s.tokens(ctx, userID, id, gen+1, now)
-		case errors.Is(err, ErrNotFound):
-			return Tokens{}, ErrInvalidToken
 		case !errors.Is(err, ErrStale):
 			return Tokens{}, fmt.Errorf("refresh: %w", err)
 		}

@@ -211,3 +211,25 @@ func TestInputTheStoreMightRefuse(t *testing.T) {
 		wantErr(t, f.svc.RevokeSession(ctx, c, id), auth.ErrSessionNotFound)
 	}
 }
+
+// A refresh token of a session that no longer exists, current or
+// superseded, is invalid: the store reports a missing session as stale, and
+// the Service's own read of it finds nothing.
+func TestRefreshOfDeletedSession(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	t1 := f.signup(t, "alice")
+	t2, err := f.refresh(t1.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.caller(t, t2.AccessToken)
+	if err := f.db.DeleteUser(ctx, c.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	for name, rt := range map[string]string{"current": t2.RefreshToken, "superseded": t1.RefreshToken} {
+		if _, err := f.refresh(rt); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("refresh with the %s token of a deleted session: %v, want ErrInvalidToken", name, err)
+		}
+	}
+}

@@ -34,3 +34,6 @@ func (db *DB) WriterPragma(ctx context.Context, name string) (string, error) {
 	err := db.write.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
 	return v, err
 }
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name }

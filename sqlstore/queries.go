@@ -18,8 +18,7 @@ type queries struct {
 	users, setUserDisabled                                           string
 	deleteUserSessions, deleteUser                                   string
 
-	createSession, session, rotateSession, sessionExists string
-	touchSession, revokeSession                          string
+	createSession, session, rotateSession, revokeSession string
 	userSessions, revokeUserSessions, deleteSessions     string
 
 	loginFailures, addLoginFailure, clearLoginFailures, deleteLoginFailures string
@@ -46,8 +45,6 @@ func newQueries(bind func(string) string) queries {
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL AND rotated_at > ?
 				AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.disabled_at IS NOT NULL)
 			RETURNING user_id`),
-		sessionExists: bind(`SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`),
-		touchSession:  bind(`UPDATE sessions SET last_used_at = ? WHERE id = ?`),
 		revokeSession: bind(`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`),
 		userSessions:  bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id`),
 		revokeUserSessions: bind(`UPDATE sessions SET revoked_at = ?

@@ -200,9 +200,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// Dialect returns "sqlite" or "postgres".
-func (db *DB) Dialect() string { return db.d.name }
-
 // provider returns a goose provider of the dialect's migrations that holds
 // the migration lock while it works.
 func (db *DB) provider() (*goose.Provider, error) {

@@ -15,27 +15,12 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// KeyStore is the part of auth.Store that Keys needs.
-type KeyStore interface {
-	// SigningKeys returns every stored signing key by ascending Serial.
-	SigningKeys(ctx context.Context) ([]auth.SigningKey, error)
-	// CreateSigningKey inserts k, or returns an error wrapping
-	// auth.ErrDuplicate if its ID or Serial exists.
-	CreateSigningKey(ctx context.Context, k *auth.SigningKey) error
-	// RemoveSigningKey sets RemovedAt of key id to at, and RefusedAt too
-	// if refuse, keeping times already set; it returns an error wrapping
-	// auth.ErrNotFound if there is no such key.
-	RemoveSigningKey(ctx context.Context, id string, at time.Time, refuse bool) error
-}
-
-var (
-	_ KeyStore               = auth.Store(nil)
-	_ auth.AccessTokenSigner = (*Keys)(nil)
-)
+var _ auth.AccessTokenSigner = (*Keys)(nil)
 
 // KeysConfig configures Keys.
 type KeysConfig struct {
-	Store  KeyStore
+	// Store keeps the chain of keys.
+	Store  auth.KeyStore
 	Sealer *Sealer
 	// Algorithm is the algorithm of keys this process creates: the first
 	// key of an empty store, and each rotation. Keys of other algorithms
@@ -257,7 +242,7 @@ func usable(keys []auth.SigningKey) bool {
 // one on its own. Retiring a removed key again is not an error, and may add
 // refuse. It returns the key as it was before, or an error wrapping
 // auth.ErrNotFound if there is no such key.
-func Retire(ctx context.Context, store KeyStore, kid string, refuse bool, now time.Time) (*auth.SigningKey, error) {
+func Retire(ctx context.Context, store auth.KeyStore, kid string, refuse bool, now time.Time) (*auth.SigningKey, error) {
 	keys, err := store.SigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("token: retire: %w", err)

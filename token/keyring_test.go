@@ -20,7 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// memStore is an in-memory token.KeyStore.
+// memStore is an in-memory auth.KeyStore.
 type memStore struct {
 	mu   sync.Mutex
 	keys []auth.SigningKey
@@ -30,6 +30,8 @@ type memStore struct {
 	loadErr      error
 	creates      int
 }
+
+var _ auth.KeyStore = (*memStore)(nil)
 
 func (s *memStore) SigningKeys(context.Context) ([]auth.SigningKey, error) {
 	s.mu.Lock()

@@ -5,7 +5,7 @@
 //
 // Keys and HMAC implement auth.AccessTokenSigner and
 // auth.AccessTokenVerifier; Keys ties them to the keys kept in an
-// auth.Store.
+// auth.KeyStore.
 package token
 
 import (

@@ -1,11 +1,23 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/authstore/auth"
 )
+
+// storeTests are the subtests of what auth.Store adds to its parts, and
+// of every part at once.
+func storeTests() []subtest[auth.Store] {
+	return []subtest[auth.Store]{
+		{"CreateUserWithSession", testCreateUserWithSession},
+		{"Ping", testPing},
+		{"CanceledContext", testCanceledContext},
+	}
+}
 
 // testCreateUserWithSession checks that a user and its first session are
 // stored together, and that a refused insert stores neither: a duplicate
@@ -66,4 +78,41 @@ func testCreateUserWithSession(t *testing.T, s auth.Store) {
 		})
 	}
 	checkSession(t, mustSession(t, s, sess.ID), sess)
+}
+
+func testPing(t *testing.T, s auth.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+func testCanceledContext(t *testing.T, s auth.Store) {
+	sess := mustCreateSession(t, s, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"CreateUser", func() error { return s.CreateUser(ctx, newUser(2)) }},
+		{"UserByID", func() error { _, err := s.UserByID(ctx, sess.UserID); return err }},
+		{"Session", func() error { _, err := s.Session(ctx, sess.ID); return err }},
+		{"RotateSession", func() error { _, err := s.RotateSession(ctx, sess.ID, 1, time.Time{}, at(3*time.Hour)); return err }},
+		{"Users", func() error { _, err := s.Users(ctx, "", 10); return err }},
+		{"DeleteUser", func() error { return s.DeleteUser(ctx, sess.UserID) }},
+		{"RevokeUserSessions", func() error { _, err := s.RevokeUserSessions(ctx, sess.UserID, "", at(3*time.Hour)); return err }},
+		{"AddLoginFailure", func() error { _, err := s.AddLoginFailure(ctx, "user1", at(3*time.Hour), time.Time{}); return err }},
+	}
+	for _, c := range calls {
+		if err := c.call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s(canceled ctx) error = %v, want context.Canceled", c.name, err)
+		}
+	}
+	if _, err := s.UserByID(t.Context(), newUser(2).ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("CreateUser with a canceled ctx stored the user (UserByID error = %v)", err)
+	}
+	checkSession(t, mustSession(t, s, sess.ID), sess)
+	if f, err := s.LoginFailures(t.Context(), "user1"); err != nil || f.Count != 0 {
+		t.Errorf("LoginFailures after AddLoginFailure with a canceled ctx = %+v, %v, want none", f, err)
+	}
 }
