@@ -20,7 +20,7 @@ func newUser(id string, r *SignupRequest, hash string, now time.Time) *User {
 // taken returns ErrLoginUsed, ErrEmailUsed or ErrLoginAndEmailUsed when
 // another user holds u's login (by key or look-alike skeleton) or email, nil
 // when neither is held, or the store's error.
-func taken(ctx context.Context, store keysTaker, u *User) error {
+func taken(ctx context.Context, store UserStore, u *User) error {
 	login, email, err := store.KeysTaken(ctx, u.LoginKey, u.LoginSkeleton, u.EmailKey)
 	switch {
 	case err != nil:
@@ -33,9 +33,4 @@ func taken(ctx context.Context, store keysTaker, u *User) error {
 		return ErrEmailUsed
 	}
 	return nil
-}
-
-// keysTaker is the part of a Store that taken needs.
-type keysTaker interface {
-	KeysTaken(ctx context.Context, loginKey, loginSkeleton, emailKey string) (login, email bool, err error)
 }
