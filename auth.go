@@ -229,8 +229,15 @@ type Tokens struct {
 	RefreshToken string
 }
 
-// Client describes who sent a request, for the session record.
+// Client describes who sent a request, for the session record, and how
+// its signup or signin ranks for admission.
 type Client struct {
 	IP        string
 	UserAgent string
+	// Suspect lowers the priority of a signup or signin: suspect ones may
+	// hold only Config.SuspectChecks of the MaxPasswordChecks places
+	// together. The transport sets it for clients of a network that failed
+	// or was throttled at signin recently, known login or not, so it never
+	// depends on whether a login exists (httpapi: suspect sources).
+	Suspect bool
 }

@@ -50,22 +50,6 @@ type Config struct {
 	// at signin, so users who chose such a password before still sign in.
 	CommonPasswords PasswordBlocklist
 
-	// IPRateLimit is how many signup and signin requests one client IP may
-	// make per minute, at once or spread out (see ThrottleIP); 0 means no
-	// limit. The counts are in memory, per instance.
-	IPRateLimit int
-	// IPRefreshRateLimit is the same for refresh and every other request;
-	// 0 means no limit.
-	IPRefreshRateLimit int
-	// SubnetRateLimit is how many signup and signin requests all the client
-	// IPs of one source (an IPv4 /24 or IPv6 /48) may make per minute
-	// together, on top of IPRateLimit; 0 means no limit. Set it to a
-	// multiple of IPRateLimit: a source holds many clients.
-	SubnetRateLimit int
-	// IPRateLimitKeys bounds how many client IPs each per-IP limit tracks
-	// (default DefaultIPRateLimitKeys); past it the IP nearest to its full
-	// quota is forgotten.
-	IPRateLimitKeys int
 	// LoginThrottle slows down failed signins per login, in the Store, so
 	// across instances; its zero fields take DefaultLoginThrottle's values.
 	LoginThrottle LoginThrottle
@@ -81,7 +65,7 @@ type Config struct {
 	// away instead of queueing on the database. 0 means no bound.
 	MaxPasswordChecks int
 	// SuspectChecks bounds how many of the MaxPasswordChecks places the
-	// signups and signins from suspect sources (see SuspectFor) may hold
+	// signups and signins of suspect clients (Client.Suspect) may hold
 	// together; they wait for one as for any place. 0 means
 	// MaxPasswordChecks/8, at least 1. It is ignored without
 	// MaxPasswordChecks.
@@ -98,15 +82,13 @@ type Config struct {
 
 // Service holds every rule of authstore. It is safe for concurrent use.
 type Service struct {
-	cfg       Config
-	refresh   refreshCodec
-	log       *slog.Logger
-	throttles throttles
+	cfg     Config
+	refresh refreshCodec
+	log     *slog.Logger
 	// admit holds one token per signup or signin in progress, when
 	// MaxPasswordChecks bounds them; suspectAdmit one more per signup or
-	// signin from a suspect source, which suspects remembers.
+	// signin of a suspect client.
 	admit, suspectAdmit chan struct{}
-	suspects            *sourceSet
 	// throttleMAC keys throttleKey.
 	throttleMAC []byte
 	// writes is the outcome of recent writes, for Ready.
@@ -155,11 +137,10 @@ func NewService(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	th, err := newThrottles(&cfg)
-	if err != nil {
+	if err := checkThrottle(&cfg); err != nil {
 		return nil, err
 	}
-	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}
+	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log}
 	svc.cfg.Store = watchedStore{Store: cfg.Store, h: &svc.writes, now: svc.now}
 	km := hmac.New(sha256.New, cfg.RefreshKey)
 	km.Write([]byte("authstore login throttle key v1"))
@@ -174,7 +155,6 @@ func NewService(cfg Config) (*Service, error) {
 			n = max(cfg.MaxPasswordChecks/8, 1)
 		}
 		svc.suspectAdmit = make(chan struct{}, min(n, cfg.MaxPasswordChecks))
-		svc.suspects = newSourceSet(SuspectFor, cfg.IPRateLimitKeys)
 	}
 	return svc, nil
 }
@@ -191,7 +171,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err := validateSignup(&r, policy); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx, s.suspect(c.IP))
+	leave, err := s.enter(ctx, c.Suspect)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -261,11 +241,16 @@ func (s *Service) taken(ctx context.Context, u *User) error {
 // attempt the count holds back is refused with an *Error of
 // KindTooManyRequests carrying RetryAfter, before any password is checked.
 // Each attempt counts as a failure until its password is found correct.
+//
+// ErrBadCredentials and a KindTooManyRequests error are the only answers to
+// a failed or held-back attempt, for known and unknown logins alike, so a
+// caller may rank the client's later requests by them (Client.Suspect)
+// without that ranking telling which logins exist.
 func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens, error) {
 	if err := validateSignin(&r, s.cfg.PasswordMaxLength); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx, s.suspect(c.IP))
+	leave, err := s.enter(ctx, c.Suspect)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -279,7 +264,6 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if possibleLogin(r.Login.Str) {
 		if err := s.reserveSignin(ctx, tkey, s.now()); err != nil {
 			if IsKind(err, KindTooManyRequests) {
-				s.markSuspect(c.IP)
 				s.audit(ctx, slog.LevelInfo, "signin_throttled", ipAttr(c))
 			}
 			return Tokens{}, err
@@ -300,7 +284,6 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	}
 	// A disabled user is answered as a wrong password, after the same work.
 	if !ok || u == nil || u.Disabled() {
-		s.markSuspect(c.IP)
 		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil), ipAttr(c))
 		return Tokens{}, ErrBadCredentials
 	}
@@ -447,7 +430,7 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // enter admits one signup or signin, waiting up to PasswordCheckWait while
-// MaxPasswordChecks are in progress (or, for one from a suspect source,
+// MaxPasswordChecks are in progress (or, for one of a suspect client,
 // while SuspectChecks suspect ones are), or returns ErrBusy (or ctx's
 // error); the caller calls the returned leave. The answer does not depend
 // on the login asked for.

@@ -137,20 +137,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// Suspect sources may hold two places per hashing slot: enough to
 		// keep every CPU hashing when only they are left, and a clean
 		// signin queues behind at most two of their hashes per slot.
-		SuspectChecks:      2 * hasher.Stats().Slots,
-		RefreshKey:         sec.refreshMAC,
-		Issuer:             cfg.Issuer,
-		Audience:           cfg.Audience,
-		AccessTTL:          cfg.AccessTTL,
-		RefreshTTL:         cfg.RefreshTTL,
-		RefreshGrace:       cfg.RefreshGrace,
-		PasswordMaxLength:  cfg.PasswordMaxLength,
-		PasswordMinLength:  cfg.PasswordMinLength,
-		CommonPasswords:    common,
-		IPRateLimit:        cfg.IPRateLimit,
-		IPRefreshRateLimit: cfg.IPRefreshLimit,
-		SubnetRateLimit:    cfg.SubnetRateLimit,
-		Logger:             log,
+		SuspectChecks:     2 * hasher.Stats().Slots,
+		RefreshKey:        sec.refreshMAC,
+		Issuer:            cfg.Issuer,
+		Audience:          cfg.Audience,
+		AccessTTL:         cfg.AccessTTL,
+		RefreshTTL:        cfg.RefreshTTL,
+		RefreshGrace:      cfg.RefreshGrace,
+		PasswordMaxLength: cfg.PasswordMaxLength,
+		PasswordMinLength: cfg.PasswordMinLength,
+		CommonPasswords:   common,
+		Logger:            log,
 	})
 	if err != nil {
 		return err
@@ -167,6 +164,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		JWKS:           jwks,
 		Issuer:         cfg.Issuer,
 		JWKSMaxAge:     cfg.keys.jwksMaxAge(),
+
+		IPRateLimit:        cfg.IPRateLimit,
+		IPRefreshRateLimit: cfg.IPRefreshLimit,
+		SubnetRateLimit:    cfg.SubnetRateLimit,
 	}, svc)
 
 	if cfg.PprofAddr != "" {
