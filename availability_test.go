@@ -19,6 +19,7 @@ func TestSuspectSourcesLeaveCapacity(t *testing.T) {
 		gate = &gateHasher{PasswordHasher: c.Hasher, entered: make(chan struct{}, 8), release: make(chan struct{})}
 		c.Hasher = gate
 		c.MaxPasswordChecks = 8
+		c.PasswordHashes = 8 // every admitted signin reaches the hasher
 		c.SuspectChecks = 2
 		c.PasswordCheckWait = 20 * time.Millisecond
 	})

@@ -83,6 +83,7 @@ func TestSuspectSourcesShed(t *testing.T) {
 		gate = &verifyGate{PasswordHasher: c.Hasher, entered: make(chan struct{}, 8), release: make(chan struct{})}
 		c.Hasher = gate
 		c.MaxPasswordChecks = 8
+		c.PasswordHashes = 8 // every admitted signin reaches the hasher
 		c.SuspectChecks = 1
 		c.PasswordCheckWait = 20 * time.Millisecond
 	})
