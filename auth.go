@@ -211,8 +211,8 @@ type AccessTokenVerifier interface {
 }
 
 // PasswordHasher hashes and checks passwords. The password package
-// implements it, behind a concurrency limit: both methods return an error of
-// KindBusy when the limit stays saturated for longer than its bounded wait.
+// implements it. Both methods compute when called; the Service bounds how
+// many run at once (Config.PasswordHashes).
 type PasswordHasher interface {
 	// Hash returns an encoded hash of password with the current parameters.
 	Hash(ctx context.Context, password string) (string, error)
