@@ -122,8 +122,8 @@ type AccessTokenVerifier interface {
 }
 
 // PasswordHasher hashes and checks passwords. The password package
-// implements it, behind a concurrency limit: both methods return an error of
-// KindBusy when the limit stays saturated for longer than its bounded wait.
+// implements it. Both methods compute when called; the Service bounds how
+// many run at once (Config.PasswordHashes).
 type PasswordHasher interface {
 	// Hash returns an encoded hash of password with the current parameters.
 	Hash(ctx context.Context, password string) (string, error)
@@ -140,8 +140,15 @@ type Tokens struct {
 	RefreshToken string
 }
 
-// Client describes who sent a request, for the session record.
+// Client describes who sent a request, for the session record, and how
+// its signup or signin ranks for admission.
 type Client struct {
 	IP        string
 	UserAgent string
+	// Suspect lowers the priority of a signup or signin: suspect ones may
+	// hold only Config.SuspectChecks of the MaxPasswordChecks places
+	// together. The transport sets it for clients of a network that failed
+	// or was throttled at signin recently, known login or not, so it never
+	// depends on whether a login exists (httpapi: suspect sources).
+	Suspect bool
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -50,22 +51,6 @@ type Config struct {
 	// at signin, so users who chose such a password before still sign in.
 	CommonPasswords PasswordBlocklist
 
-	// IPRateLimit is how many signup and signin requests one client IP may
-	// make per minute, at once or spread out (see ThrottleIP); 0 means no
-	// limit. The counts are in memory, per instance.
-	IPRateLimit int
-	// IPRefreshRateLimit is the same for refresh and every other request;
-	// 0 means no limit.
-	IPRefreshRateLimit int
-	// SubnetRateLimit is how many signup and signin requests all the client
-	// IPs of one source (an IPv4 /24 or IPv6 /48) may make per minute
-	// together, on top of IPRateLimit; 0 means no limit. Set it to a
-	// multiple of IPRateLimit: a source holds many clients.
-	SubnetRateLimit int
-	// IPRateLimitKeys bounds how many client IPs each per-IP limit tracks
-	// (default DefaultIPRateLimitKeys); past it the IP nearest to its full
-	// quota is forgotten.
-	IPRateLimitKeys int
 	// LoginThrottle slows down failed signins per login, in the Store, so
 	// across instances; its zero fields take DefaultLoginThrottle's values.
 	LoginThrottle LoginThrottle
@@ -73,18 +58,25 @@ type Config struct {
 	Now    func() time.Time // default time.Now
 	Rand   io.Reader        // default crypto/rand.Reader
 	Logger *slog.Logger     // audit events; default discards
+	// PasswordHashes bounds how many password hashes the Service computes
+	// at once (default runtime.NumCPU()). Each holds the Hasher's memory
+	// while it runs (19 MiB with password.OWASP), so this bounds the memory
+	// of hashing; the Hasher itself computes at once.
+	PasswordHashes int
 	// MaxPasswordChecks bounds how many signups and signins the Service
 	// works on at once, from their first database call to the end of
-	// hashing; one more waits up to PasswordCheckWait for a place and is
-	// then refused with ErrBusy, before it touches the database. Set it to
-	// what the Hasher holds (running and queued), so that a flood is turned
-	// away instead of queueing on the database. 0 means no bound.
+	// hashing, running a hash or waiting for one of PasswordHashes; one
+	// more waits up to PasswordCheckWait for a place and is then refused
+	// with ErrBusy, before it touches the database, so that a flood is
+	// turned away instead of queueing on the database. 0 means
+	// PasswordHashes × DefaultChecksPerHash; a negative value means no
+	// bound (hashes still run at most PasswordHashes at once).
 	MaxPasswordChecks int
 	// SuspectChecks bounds how many of the MaxPasswordChecks places the
-	// signups and signins from suspect sources (see SuspectFor) may hold
+	// signups and signins of suspect clients (Client.Suspect) may hold
 	// together; they wait for one as for any place. 0 means
-	// MaxPasswordChecks/8, at least 1. It is ignored without
-	// MaxPasswordChecks.
+	// MaxPasswordChecks/8, at least 1. It is ignored when MaxPasswordChecks
+	// is negative.
 	SuspectChecks int
 	// PasswordCheckWait is how long a signup or signin waits for a place
 	// under MaxPasswordChecks (default 1s). Waiting is cheap, and it slows
@@ -98,15 +90,11 @@ type Config struct {
 
 // Service holds every rule of authstore. It is safe for concurrent use.
 type Service struct {
-	cfg       Config
-	refresh   refreshCodec
-	log       *slog.Logger
-	throttles throttles
-	// admit holds one token per signup or signin in progress, when
-	// MaxPasswordChecks bounds them; suspectAdmit one more per signup or
-	// signin from a suspect source, which suspects remembers.
-	admit, suspectAdmit chan struct{}
-	suspects            *sourceSet
+	cfg     Config
+	refresh refreshCodec
+	log     *slog.Logger
+	// gate admits signups and signins and bounds their hashing.
+	gate *gate
 	// throttleMAC keys throttleKey.
 	throttleMAC []byte
 	// writes is the outcome of recent writes, for Ready.
@@ -155,27 +143,28 @@ func NewService(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	th, err := newThrottles(&cfg)
-	if err != nil {
+	if err := checkThrottle(&cfg); err != nil {
 		return nil, err
 	}
-	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log, throttles: th}
+	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log}
 	svc.cfg.Store = watchedStore{Store: cfg.Store, h: &svc.writes, now: svc.now}
 	km := hmac.New(sha256.New, cfg.RefreshKey)
 	km.Write([]byte("authstore login throttle key v1"))
 	svc.throttleMAC = km.Sum(nil)
-	if cfg.MaxPasswordChecks > 0 {
-		svc.admit = make(chan struct{}, cfg.MaxPasswordChecks)
-		if svc.cfg.PasswordCheckWait <= 0 {
-			svc.cfg.PasswordCheckWait = time.Second
-		}
-		n := cfg.SuspectChecks
-		if n <= 0 {
-			n = max(cfg.MaxPasswordChecks/8, 1)
-		}
-		svc.suspectAdmit = make(chan struct{}, min(n, cfg.MaxPasswordChecks))
-		svc.suspects = newSourceSet(SuspectFor, cfg.IPRateLimitKeys)
+	if svc.cfg.PasswordHashes <= 0 {
+		svc.cfg.PasswordHashes = runtime.NumCPU()
 	}
+	if svc.cfg.MaxPasswordChecks == 0 {
+		svc.cfg.MaxPasswordChecks = svc.cfg.PasswordHashes * DefaultChecksPerHash
+	}
+	if svc.cfg.PasswordCheckWait <= 0 {
+		svc.cfg.PasswordCheckWait = time.Second
+	}
+	suspect := cfg.SuspectChecks
+	if suspect <= 0 {
+		suspect = max(svc.cfg.MaxPasswordChecks/8, 1)
+	}
+	svc.gate = newGate(svc.cfg.PasswordHashes, svc.cfg.MaxPasswordChecks, suspect, svc.cfg.PasswordCheckWait)
 	return svc, nil
 }
 
@@ -191,7 +180,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err := validateSignup(&r, policy); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx, s.suspect(c.IP))
+	leave, err := s.gate.enter(ctx, c.Suspect)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -205,7 +194,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err := taken(ctx, s.cfg.Store, u); err != nil {
 		return Tokens{}, err
 	}
-	if u.PasswordHash, err = s.cfg.Hasher.Hash(ctx, r.Password.Str); err != nil {
+	if u.PasswordHash, err = s.hash(ctx, r.Password.Str); err != nil {
 		return Tokens{}, fmt.Errorf("signup: hash: %w", err)
 	}
 	// The user and its first session are stored in one transaction, so a
@@ -238,11 +227,16 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 // attempt the count holds back is refused with an *Error of
 // KindTooManyRequests carrying RetryAfter, before any password is checked.
 // Each attempt counts as a failure until its password is found correct.
+//
+// ErrBadCredentials and a KindTooManyRequests error are the only answers to
+// a failed or held-back attempt, for known and unknown logins alike, so a
+// caller may rank the client's later requests by them (Client.Suspect)
+// without that ranking telling which logins exist.
 func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens, error) {
 	if err := validateSignin(&r, s.cfg.PasswordMaxLength); err != nil {
 		return Tokens{}, err
 	}
-	leave, err := s.enter(ctx, s.suspect(c.IP))
+	leave, err := s.gate.enter(ctx, c.Suspect)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -256,7 +250,6 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 	if possibleLogin(r.Login.Str) {
 		if err := s.reserveSignin(ctx, tkey, s.now()); err != nil {
 			if IsKind(err, KindTooManyRequests) {
-				s.markSuspect(c.IP)
 				s.audit(ctx, slog.LevelInfo, "signin_throttled", ipAttr(c))
 			}
 			return Tokens{}, err
@@ -271,13 +264,15 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 		encoded = u.PasswordHash
 	}
 	// With encoded empty, Verify spends one hash of work and fails.
-	ok, rehash, err := s.cfg.Hasher.Verify(ctx, encoded, r.Password.Str)
+	var ok, rehash bool
+	if gerr := s.gate.hash(ctx, func() { ok, rehash, err = s.cfg.Hasher.Verify(ctx, encoded, r.Password.Str) }); gerr != nil {
+		err = gerr
+	}
 	if err != nil {
 		return Tokens{}, fmt.Errorf("signin: verify: %w", err)
 	}
 	// A disabled user is answered as a wrong password, after the same work.
 	if !ok || u == nil || u.Disabled() {
-		s.markSuspect(c.IP)
 		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil), ipAttr(c))
 		return Tokens{}, ErrBadCredentials
 	}
@@ -293,7 +288,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 // rehash stores password under the current hashing parameters. A failure is
 // logged and does not fail the signin: the old hash still works.
 func (s *Service) rehash(ctx context.Context, userID, password string, now time.Time) {
-	hash, err := s.cfg.Hasher.Hash(ctx, password)
+	hash, err := s.hash(ctx, password)
 	if err == nil {
 		err = s.cfg.Store.SetPasswordHash(ctx, userID, hash, now)
 	}
@@ -422,54 +417,17 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
-// enter admits one signup or signin, waiting up to PasswordCheckWait while
-// MaxPasswordChecks are in progress (or, for one from a suspect source,
-// while SuspectChecks suspect ones are), or returns ErrBusy (or ctx's
-// error); the caller calls the returned leave. The answer does not depend
-// on the login asked for.
-func (s *Service) enter(ctx context.Context, suspect bool) (leave func(), err error) {
-	if s.admit == nil {
-		return func() {}, nil
+// hash hashes password with the Hasher, as one of the PasswordHashes.
+func (s *Service) hash(ctx context.Context, password string) (hash string, err error) {
+	if gerr := s.gate.hash(ctx, func() { hash, err = s.cfg.Hasher.Hash(ctx, password) }); gerr != nil {
+		return "", gerr
 	}
-	var t *time.Timer // one wait for both places
-	defer func() {
-		if t != nil {
-			t.Stop()
-		}
-	}()
-	take := func(places chan struct{}) error {
-		select {
-		case places <- struct{}{}:
-			return nil
-		default:
-		}
-		if t == nil {
-			t = time.NewTimer(s.cfg.PasswordCheckWait)
-		}
-		select {
-		case places <- struct{}{}:
-			return nil
-		case <-t.C:
-			return ErrBusy
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if !suspect {
-		if err := take(s.admit); err != nil {
-			return nil, err
-		}
-		return func() { <-s.admit }, nil
-	}
-	if err := take(s.suspectAdmit); err != nil {
-		return nil, err
-	}
-	if err := take(s.admit); err != nil {
-		<-s.suspectAdmit
-		return nil, err
-	}
-	return func() { <-s.admit; <-s.suspectAdmit }, nil
+	return hash, err
 }
+
+// HashingStats returns the counters of the Service's password work, for
+// metrics.
+func (s *Service) HashingStats() HashingStats { return s.gate.stats() }
 
 // audit logs the audit event with attrs and counts it through OnEvent.
 func (s *Service) audit(ctx context.Context, level slog.Level, event string, attrs ...slog.Attr) {

@@ -5,40 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"time"
 )
-
-// RateClass names the per-IP limit a request counts against.
-type RateClass uint8
-
-const (
-	// RateSignin is signup and signin, limited by Config.IPRateLimit.
-	RateSignin RateClass = iota
-	// RateOther is refresh and every other request, limited by
-	// Config.IPRefreshRateLimit.
-	RateOther
-)
-
-// Names of the per-IP policies, as the RateLimit header fields name them.
-const (
-	PolicySignin = "signin-ip"
-	PolicyOther  = "ip"
-)
-
-// DefaultIPRateLimitKeys is how many client IPs each per-IP limit tracks
-// when Config.IPRateLimitKeys is 0.
-const DefaultIPRateLimitKeys = 1 << 16
-
-// RateLimit is the state of one per-IP quota after a request, in the terms
-// of the RateLimit and RateLimit-Policy header fields.
-type RateLimit struct {
-	Policy    string        // PolicySignin or PolicyOther
-	Quota     int           // requests per Window; 0 when no limit applies
-	Window    time.Duration // one minute
-	Remaining int           // requests that may still be made at once
-	Reset     time.Duration // until Remaining is back at Quota
-}
 
 // LoginThrottle slows down password guessing against one login. The first
 // Free consecutive failures are free; after that each attempt must wait,
@@ -74,21 +42,15 @@ func (t LoginThrottle) delay(count int64) time.Duration {
 	return min(d, t.MaxDelay)
 }
 
-// throttles are the per-IP and per-source limiters of a Service; a nil
-// one has no limit.
-type throttles struct {
-	signin, other, subnet *ipLimiter
-}
-
-// newThrottles checks the throttling settings of cfg, fills in their
-// defaults and builds the per-IP limiters.
-func newThrottles(cfg *Config) (throttles, error) {
+// checkThrottle checks the throttling settings of cfg and fills in the
+// defaults of its LoginThrottle.
+func checkThrottle(cfg *Config) error {
 	t := &cfg.LoginThrottle
 	switch {
-	case cfg.IPRateLimit < 0 || cfg.IPRefreshRateLimit < 0 || cfg.IPRateLimitKeys < 0 || cfg.SubnetRateLimit < 0 || cfg.SuspectChecks < 0:
-		return throttles{}, errors.New("auth: rate limits must not be negative")
+	case cfg.SuspectChecks < 0:
+		return errors.New("auth: SuspectChecks must not be negative")
 	case t.Free < 0 || t.Delay < 0 || t.MaxDelay < 0 || t.Window < 0:
-		return throttles{}, errors.New("auth: LoginThrottle values must not be negative")
+		return errors.New("auth: LoginThrottle values must not be negative")
 	}
 	d := DefaultLoginThrottle
 	if t.Free == 0 {
@@ -104,69 +66,15 @@ func newThrottles(cfg *Config) (throttles, error) {
 		t.Window = d.Window
 	}
 	if t.MaxDelay < t.Delay || t.Window <= t.MaxDelay {
-		return throttles{}, errors.New("auth: LoginThrottle needs Delay <= MaxDelay < Window")
+		return errors.New("auth: LoginThrottle needs Delay <= MaxDelay < Window")
 	}
-	if cfg.IPRateLimitKeys == 0 {
-		cfg.IPRateLimitKeys = DefaultIPRateLimitKeys
-	}
-	var th throttles
-	if cfg.IPRateLimit > 0 {
-		th.signin = newIPLimiter(PolicySignin, cfg.IPRateLimit, time.Minute, cfg.IPRateLimitKeys)
-	}
-	if cfg.IPRefreshRateLimit > 0 {
-		th.other = newIPLimiter(PolicyOther, cfg.IPRefreshRateLimit, time.Minute, cfg.IPRateLimitKeys)
-	}
-	if cfg.SubnetRateLimit > 0 {
-		th.subnet = newIPLimiter(PolicySubnet, cfg.SubnetRateLimit, time.Minute, cfg.IPRateLimitKeys)
-	}
-	return th, nil
+	return nil
 }
 
 // tooMany is the refusal of a throttle: ErrTooManyRequests's wording with
 // the time to wait.
 func tooMany(op string, wait time.Duration) *Error {
 	return &Error{Kind: KindTooManyRequests, Message: ErrTooManyRequests.Message, Op: op, RetryAfter: wait}
-}
-
-// ThrottleIP counts one request of class from the client at ip against the
-// per-IP limit of class, and a signup or signin (RateSignin) also against
-// the limit of its source, the IPv4 /24 or IPv6 /48 (Config.SubnetRateLimit).
-// An IPv6 client counts as its /64, an IPv4-mapped address as IPv4; all
-// invalid addresses share one count.
-//
-// Each limit lets one client make Quota requests at once and one more every
-// Window/Quota after that (GCRA). ThrottleIP returns the state of the limit
-// (Quota 0 when class has no limit) and, when the request goes over it, an
-// *Error of KindTooManyRequests whose RetryAfter is the time until one
-// request is allowed; a refused request is not counted by the limit that
-// refused it (a per-IP count spent on a request its source's limit then
-// refuses stays spent). The state returned is the per-IP limit's, or the
-// source limit's when that one refuses or is the only one. The counts are
-// in memory, per Service.
-func (s *Service) ThrottleIP(ip netip.Addr, class RateClass) (RateLimit, error) {
-	l := s.throttles.other
-	if class == RateSignin {
-		l = s.throttles.signin
-	}
-	now := s.now()
-	var state RateLimit
-	if l != nil {
-		st, wait, ok := l.allow(ipKey(ip), now)
-		if !ok {
-			return st, tooMany("throttle "+st.Policy, wait)
-		}
-		state = st
-	}
-	if class == RateSignin && s.throttles.subnet != nil {
-		st, wait, ok := s.throttles.subnet.allow(subnetKey(ip), now)
-		if !ok {
-			return st, tooMany("throttle "+st.Policy, wait)
-		}
-		if state.Quota == 0 {
-			state = st
-		}
-	}
-	return state, nil
 }
 
 // reserveSignin counts a signin attempt for loginKey as a failure before

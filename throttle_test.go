@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -29,122 +27,6 @@ func retryAfter(t *testing.T, err error) time.Duration {
 		t.Errorf("RetryAfter %v, want > 0", e.RetryAfter)
 	}
 	return e.RetryAfter
-}
-
-func TestThrottleIP(t *testing.T) {
-	f := newFixture(t, func(c *auth.Config) { c.IPRateLimit = 3 })
-	ip := netip.MustParseAddr("192.0.2.7")
-
-	// A fresh IP has its whole quota at once, one request every 20 s after.
-	for i, want := range []int{2, 1, 0} {
-		rl, err := f.svc.ThrottleIP(ip, auth.RateSignin)
-		if err != nil {
-			t.Fatalf("request %d: %v", i+1, err)
-		}
-		wantRL := auth.RateLimit{Policy: auth.PolicySignin, Quota: 3, Window: time.Minute, Remaining: want, Reset: time.Duration(i+1) * 20 * time.Second}
-		if rl != wantRL {
-			t.Errorf("request %d: %+v, want %+v", i+1, rl, wantRL)
-		}
-	}
-	rl, err := f.svc.ThrottleIP(ip, auth.RateSignin)
-	if got := retryAfter(t, err); got != 20*time.Second {
-		t.Errorf("RetryAfter %v, want 20s", got)
-	}
-	if rl.Remaining != 0 || rl.Reset != time.Minute || rl.Quota != 3 {
-		t.Errorf("refused state %+v", rl)
-	}
-	// A refusal is not counted: after 20 s exactly one request passes.
-	f.clock.Add(20 * time.Second)
-	if _, err := f.svc.ThrottleIP(ip, auth.RateSignin); err != nil {
-		t.Fatalf("after the interval: %v", err)
-	}
-	if _, err := f.svc.ThrottleIP(ip, auth.RateSignin); !auth.IsKind(err, auth.KindTooManyRequests) {
-		t.Fatalf("second request after the interval: %v, want 429", err)
-	}
-
-	// Which addresses share a count: exhaust one, probe the other.
-	tests := []struct {
-		name, exhaust, probe string
-		shared               bool
-	}{
-		{"other IPv4", "198.51.100.1", "198.51.100.2", false},
-		{"IPv4-mapped IPv6 is IPv4", "198.51.100.3", "::ffff:198.51.100.3", true},
-		{"same IPv6 /64", "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", true},
-		{"IPv6 zone ignored", "fe80::1", "fe80::2%eth0", true},
-		{"other IPv6 /64", "2001:db8:1:3::1", "2001:db8:1:4::1", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for range 3 {
-				if _, err := f.svc.ThrottleIP(netip.MustParseAddr(tt.exhaust), auth.RateSignin); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, err := f.svc.ThrottleIP(netip.MustParseAddr(tt.probe), auth.RateSignin)
-			if shared := auth.IsKind(err, auth.KindTooManyRequests); shared != tt.shared {
-				t.Errorf("shared count = %v, want %v (err %v)", shared, tt.shared, err)
-			}
-		})
-	}
-
-	// The other class has its own limit, here none.
-	if rl, err := f.svc.ThrottleIP(ip, auth.RateOther); err != nil || rl != (auth.RateLimit{}) {
-		t.Errorf("unlimited class: %+v, %v", rl, err)
-	}
-}
-
-func TestThrottleIPClasses(t *testing.T) {
-	f := newFixture(t, func(c *auth.Config) { c.IPRateLimit, c.IPRefreshRateLimit = 1, 2 })
-	ip := netip.MustParseAddr("203.0.113.9")
-	if _, err := f.svc.ThrottleIP(ip, auth.RateSignin); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.ThrottleIP(ip, auth.RateSignin); !auth.IsKind(err, auth.KindTooManyRequests) {
-		t.Fatalf("signin over its limit: %v", err)
-	}
-	for i := range 2 {
-		rl, err := f.svc.ThrottleIP(ip, auth.RateOther)
-		if err != nil || rl.Policy != auth.PolicyOther || rl.Quota != 2 {
-			t.Fatalf("other request %d: %+v, %v", i+1, rl, err)
-		}
-	}
-	if _, err := f.svc.ThrottleIP(ip, auth.RateOther); !auth.IsKind(err, auth.KindTooManyRequests) {
-		t.Fatalf("other over its limit: %v", err)
-	}
-}
-
-// The limiter holds at most IPRateLimitKeys IPs, forgets those whose quota
-// is whole again, and when full evicts the IP nearest to its full quota.
-func TestThrottleIPBoundedMemory(t *testing.T) {
-	f := newFixture(t, func(c *auth.Config) { c.IPRateLimit, c.IPRateLimitKeys = 3, 2 })
-	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
-	for range 3 {
-		f.svc.ThrottleIP(a, auth.RateSignin) // a owes 60 s
-	}
-	f.svc.ThrottleIP(b, auth.RateSignin) // b owes 20 s
-	f.svc.ThrottleIP(c, auth.RateSignin) // full: b, nearest to its quota, goes
-	if n := f.svc.IPKeys(auth.RateSignin); n != 2 {
-		t.Fatalf("tracked IPs = %d, want 2", n)
-	}
-	for i := range 3 {
-		if _, err := f.svc.ThrottleIP(b, auth.RateSignin); err != nil {
-			t.Fatalf("evicted b, request %d: %v, want its whole quota back", i+1, err)
-		}
-	}
-	if _, err := f.svc.ThrottleIP(a, auth.RateSignin); !auth.IsKind(err, auth.KindTooManyRequests) {
-		t.Fatalf("a, the most indebted IP, was evicted: %v", err)
-	}
-	for i := range 1000 {
-		f.svc.ThrottleIP(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), auth.RateSignin)
-	}
-	if n := f.svc.IPKeys(auth.RateSignin); n != 2 {
-		t.Fatalf("after 1000 IPs, tracked = %d, want 2", n)
-	}
-	f.clock.Add(time.Minute)
-	f.svc.ThrottleIP(a, auth.RateSignin)
-	if n := f.svc.IPKeys(auth.RateSignin); n != 1 {
-		t.Fatalf("after a minute, tracked = %d, want 1 (only the IP just counted)", n)
-	}
 }
 
 func signin(f *fixture, login, password string) error {
@@ -451,9 +333,7 @@ func TestThrottleConfig(t *testing.T) {
 		name   string
 		change func(*auth.Config)
 	}{
-		{"negative IP limit", func(c *auth.Config) { c.IPRateLimit = -1 }},
-		{"negative refresh limit", func(c *auth.Config) { c.IPRefreshRateLimit = -1 }},
-		{"negative keys", func(c *auth.Config) { c.IPRateLimitKeys = -1 }},
+		{"negative suspect checks", func(c *auth.Config) { c.SuspectChecks = -1 }},
 		{"negative free", func(c *auth.Config) { c.LoginThrottle.Free = -1 }},
 		{"cap below delay", func(c *auth.Config) { c.LoginThrottle.Delay, c.LoginThrottle.MaxDelay = time.Minute, time.Second }},
 		{"window not above cap", func(c *auth.Config) { c.LoginThrottle.Window = 20 * time.Minute }},
@@ -467,44 +347,5 @@ func TestThrottleConfig(t *testing.T) {
 				t.Fatal("NewService accepted the Config")
 			}
 		})
-	}
-}
-
-// BenchmarkThrottleIP measures the per-IP limiter: one client, and a flood
-// of distinct clients that keeps the table full and evicting.
-func BenchmarkThrottleIP(b *testing.B) {
-	f := newFixture(b, func(c *auth.Config) { c.IPRateLimit = 100 })
-	b.Run("one IP", func(b *testing.B) {
-		ip := netip.MustParseAddr("192.0.2.1")
-		for b.Loop() {
-			f.svc.ThrottleIP(ip, auth.RateSignin)
-		}
-	})
-	b.Run("distinct IPs", func(b *testing.B) {
-		var i uint32
-		for b.Loop() {
-			i++
-			f.svc.ThrottleIP(netip.AddrFrom4([4]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}), auth.RateSignin)
-		}
-	})
-}
-
-// BenchmarkThrottleIPMemory reports the heap a full per-IP table holds
-// (DefaultIPRateLimitKeys IPs), in bytes per IP.
-func BenchmarkThrottleIPMemory(b *testing.B) {
-	for b.Loop() {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		f := newFixture(b, func(c *auth.Config) { c.IPRateLimit = 100 })
-		for i := range auth.DefaultIPRateLimitKeys {
-			f.svc.ThrottleIP(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), auth.RateSignin)
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		if n := f.svc.IPKeys(auth.RateSignin); n != auth.DefaultIPRateLimitKeys {
-			b.Fatalf("tracked %d IPs", n)
-		}
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(auth.DefaultIPRateLimitKeys), "B/IP")
 	}
 }

@@ -37,7 +37,7 @@ func MeasureCeiling(ctx context.Context, p password.Params, d time.Duration) (*C
 		return nil, fmt.Errorf("bench: hashing time must be positive")
 	}
 	cpus := runtime.GOMAXPROCS(0)
-	h := password.New(password.Options{Params: p, Concurrency: cpus, MaxWait: time.Minute})
+	h := password.New(password.Options{Params: p})
 	counts := make([]int, cpus)
 	spent := make([]time.Duration, cpus)
 	errs := make([]error, cpus)

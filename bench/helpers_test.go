@@ -98,8 +98,7 @@ func newHandler(ctx context.Context, dsn string) (http.Handler, func(), error) {
 		Store:  db,
 		Signer: ring,
 		Hasher: password.New(password.Options{
-			Params:  testParams(),
-			MaxWait: time.Minute,
+			Params: testParams(),
 		}),
 		RefreshKey:   macKey,
 		Issuer:       "http://bench.test",

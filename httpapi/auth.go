@@ -22,13 +22,21 @@ func noStore(w http.ResponseWriter) {
 }
 
 // client describes the sender of r for its session record. The IP is the
-// one the throttle counts (see clientIP); empty if RemoteAddr is not an
+// one the rate limits count (see clientIP); empty if RemoteAddr is not an
 // address.
 func client(r *http.Request) auth.Client {
 	c := auth.Client{UserAgent: r.UserAgent()}
 	if ip := clientIPFrom(r); ip.IsValid() {
 		c.IP = ip.String()
 	}
+	return c
+}
+
+// checkClient is client(r) for a signup or signin, marked Suspect when its
+// source is one of sus.
+func checkClient(r *http.Request, sus *suspects) auth.Client {
+	c := client(r)
+	c.Suspect = sus.has(clientIPFrom(r))
 	return c
 }
 
@@ -46,8 +54,9 @@ func tokenEndpoint(ew errorWriter, issue func(w http.ResponseWriter, r *http.Req
 	})
 }
 
-// handleSignup serves POST /auth/signup with a CreateUserDto body.
-func handleSignup(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+// handleSignup serves POST /auth/signup with a CreateUserDto body. A signup
+// from a suspect source reaches the service marked as such.
+func handleSignup(ew errorWriter, svc *auth.Service, sus *suspects, maxBody int64) http.Handler {
 	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
 		f, err := decode(w, r, maxBody)
 		if err != nil {
@@ -59,18 +68,25 @@ func handleSignup(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler
 			Login:     f["login"],
 			Email:     f["email"],
 			Password:  f["password"],
-		}, client(r))
+		}, checkClient(r, sus))
 	})
 }
 
-// handleSignin serves POST /auth/signin with a LoginDto body.
-func handleSignin(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+// handleSignin serves POST /auth/signin with a LoginDto body. A signin from
+// a suspect source reaches the service marked as such; a failed or
+// throttled one (see failedSignin) makes its source suspect before it is
+// answered.
+func handleSignin(ew errorWriter, svc *auth.Service, sus *suspects, maxBody int64) http.Handler {
 	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
 		f, err := decode(w, r, maxBody)
 		if err != nil {
 			return auth.Tokens{}, err
 		}
-		return svc.Signin(r.Context(), auth.SigninRequest{Login: f["login"], Password: f["password"]}, client(r))
+		t, err := svc.Signin(r.Context(), auth.SigninRequest{Login: f["login"], Password: f["password"]}, checkClient(r, sus))
+		if failedSignin(err) {
+			sus.mark(clientIPFrom(r))
+		}
+		return t, err
 	})
 }
 

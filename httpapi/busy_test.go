@@ -18,7 +18,7 @@ import (
 )
 
 // gateReader blocks every Read until open is closed, so a hash that reads
-// its salt from it holds its hashing slot for as long as the test wants.
+// its salt from it holds its place for as long as the test wants.
 type gateReader struct{ open chan struct{} }
 
 func (g gateReader) Read(p []byte) (int, error) {
@@ -26,8 +26,9 @@ func (g gateReader) Read(p []byte) (int, error) {
 	return rand.Read(p)
 }
 
-// With every hashing slot taken and no queue allowed, a signup is answered
-// 503 "Service busy, please retry" with Retry-After at once, not queued.
+// With every place taken (one, hashing), a signup is answered 503 "Service
+// busy, please retry" with Retry-After once its short wait is over, not
+// queued.
 func TestBusyHashingAnswers503(t *testing.T) {
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, t.TempDir()+"/auth.db", sqlstore.Options{Migrate: true})
@@ -42,10 +43,13 @@ func TestBusyHashingAnswers503(t *testing.T) {
 	}
 	gate := gateReader{open: make(chan struct{})}
 	hasher := password.New(password.Options{
-		Params:      password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		Concurrency: 1, MaxQueue: -1, Rand: gate,
+		Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		Rand:   gate,
 	})
-	svc, err := auth.NewService(auth.Config{Store: db, Signer: ring, Hasher: hasher, RefreshKey: make([]byte, 32)})
+	svc, err := auth.NewService(auth.Config{
+		Store: db, Signer: ring, Hasher: hasher, RefreshKey: make([]byte, 32),
+		PasswordHashes: 1, MaxPasswordChecks: 1, PasswordCheckWait: time.Millisecond,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +69,7 @@ func TestBusyHashingAnswers503(t *testing.T) {
 	var wg sync.WaitGroup
 	var first *http.Response
 	wg.Go(func() { first = post("first") })
-	for hasher.Stats().InFlight == 0 {
+	for svc.HashingStats().InFlight == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	res := post("second")
@@ -75,9 +79,12 @@ func TestBusyHashingAnswers503(t *testing.T) {
 	close(gate.open)
 	wg.Wait()
 	if first == nil || first.StatusCode != http.StatusOK {
-		t.Fatalf("the signup holding the slot must succeed: %v", first)
+		t.Fatalf("the signup holding the place must succeed: %v", first)
 	}
 	if post("third").StatusCode != http.StatusOK {
-		t.Fatal("signup after the slot is free must succeed")
+		t.Fatal("signup after the place is free must succeed")
+	}
+	if s := svc.HashingStats(); s != (auth.HashingStats{Slots: 1, Rejected: 1}) {
+		t.Errorf("HashingStats = %+v, want one slot and the one refusal", s)
 	}
 }

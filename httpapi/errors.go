@@ -76,7 +76,7 @@ func (ew errorWriter) write(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-		// The client went away while waiting (for a hashing slot, the
+		// The client went away while waiting (for a place, a hash, the
 		// database): nobody reads this answer, and it is not a server
 		// fault. 499 is the access log's and metrics' mark for it, as
 		// nginx uses it.

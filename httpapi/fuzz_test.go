@@ -45,8 +45,7 @@ func newFuzzServer(tb testing.TB) http.Handler {
 		Store:  db,
 		Signer: stubSigner{},
 		Hasher: password.New(password.Options{
-			Params:  password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-			MaxWait: time.Minute,
+			Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 		}),
 		RefreshKey:   []byte("fuzz refresh key, 32 bytes long!"),
 		RefreshGrace: 10 * time.Second,

@@ -91,8 +91,7 @@ func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.Keys, 
 		t.Fatalf("key ring: %v", err)
 	}
 	hasher := password.New(password.Options{
-		Params:  password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
-		MaxWait: time.Minute,
+		Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 	})
 	svc, err := auth.NewService(auth.Config{
 		Store:             db,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ type throttleSigner struct{}
 
 func (throttleSigner) Sign(context.Context, auth.AccessClaims) (string, error) { return "a.b.c", nil }
 
-// throttleClock is a settable clock for the service's throttles.
+// throttleClock is a settable clock for the rate limits and the service's
+// throttle.
 type throttleClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -33,13 +35,15 @@ func (c *throttleClock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock();
 // (httptest.NewRequest's RemoteAddr); X-Forwarded-For names the client.
 const trustedProxy = "192.0.2.1/32"
 
-// newThrottledHarness is a harness whose service throttles as limits sets,
-// on the harness's database, with its clock, behind one trusted proxy.
-func newThrottledHarness(t *testing.T, limits func(*auth.Config)) (*harness, *throttleClock) {
+// newThrottledHarness is a harness whose server has the rate limits of
+// limits, over a service configured by svcCfg (nil for none), on the
+// harness's database, both on its clock, behind one trusted proxy. suspect
+// reports whether the server holds the source of a client IP suspect.
+func newThrottledHarness(t *testing.T, limits httpapi.Config, svcCfg func(*auth.Config)) (hs *harness, clk *throttleClock, suspect func(ip string) bool) {
 	t.Helper()
 	cfg := httpapi.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix(trustedProxy)}}
-	hs := newHarness(t, cfg)
-	clk := &throttleClock{now: fixedNow}
+	hs = newHarness(t, cfg)
+	clk = &throttleClock{now: fixedNow}
 	acfg := auth.Config{
 		Store:      hs.db,
 		Signer:     throttleSigner{},
@@ -48,14 +52,19 @@ func newThrottledHarness(t *testing.T, limits func(*auth.Config)) (*harness, *th
 		Now:        clk.Now,
 		Logger:     slog.New(slog.DiscardHandler),
 	}
-	limits(&acfg)
+	if svcCfg != nil {
+		svcCfg(&acfg)
+	}
 	svc, err := auth.NewService(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Now = func() time.Time { return fixedNow }
-	hs.h = httpapi.NewServer(cfg, svc)
-	return hs, clk
+	cfg.IPRateLimit, cfg.IPRefreshRateLimit, cfg.SubnetRateLimit, cfg.IPRateLimitKeys =
+		limits.IPRateLimit, limits.IPRefreshRateLimit, limits.SubnetRateLimit, limits.IPRateLimitKeys
+	cfg.Now = clk.Now
+	cfg.Logger = slog.New(slog.NewJSONHandler(hs.logs, nil))
+	hs.h, suspect = httpapi.NewServerSuspects(cfg, svc)
+	return hs, clk, suspect
 }
 
 func viaProxy(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
@@ -86,7 +95,7 @@ func wantHeaderValues(t *testing.T, ex exchange, header map[string]string) {
 // 60/7 s); the answers carry RateLimit-Policy and RateLimit; the 8th is a
 // 429 with Retry-After rounded up; other IPs and other routes are apart.
 func TestThrottleSigninPerIP(t *testing.T) {
-	hs, clk := newThrottledHarness(t, func(c *auth.Config) { c.IPRateLimit = 7 })
+	hs, clk, _ := newThrottledHarness(t, httpapi.Config{IPRateLimit: 7}, nil)
 	const policy = `"signin-ip";q=7;w=60`
 	client := viaProxy("198.51.100.7")
 	for i := range 7 {
@@ -108,6 +117,11 @@ func TestThrottleSigninPerIP(t *testing.T) {
 	refused := hs.do(t, "POST", "/auth/signin", jsonFields("login", "nobody", "password", "wrong password"), client)
 	wantThrottled(t, refused, "/auth/signin", "9", map[string]string{"RateLimit-Policy": policy, "RateLimit": `"signin-ip";r=0;t=60`})
 	wantThrottled(t, hs.do(t, "POST", "/auth/signup", signupBody("late"), client), "/auth/signup", "9", nil)
+	// The limit is the route's: a refusal is logged (and observed) with
+	// its route pattern.
+	if !strings.Contains(hs.logs.String(), `"route":"POST /auth/signin","path":"/auth/signin","status":429`) {
+		t.Errorf("no access-log line of the 429 with its route:\n%s", hs.logs)
+	}
 
 	// Another client behind the same proxy has its own count.
 	if ex := hs.do(t, "POST", "/auth/signup", signupBody("other"), viaProxy("198.51.100.8")); ex.status != 200 {
@@ -131,7 +145,7 @@ func TestThrottleSigninPerIP(t *testing.T) {
 // Every other route has the looser per-IP limit, 429 included in
 // openapi.json for each. Unrouted requests are not counted.
 func TestThrottleOtherRoutesPerIP(t *testing.T) {
-	hs, _ := newThrottledHarness(t, func(c *auth.Config) { c.IPRateLimit, c.IPRefreshRateLimit = 100, 1 })
+	hs, _, _ := newThrottledHarness(t, httpapi.Config{IPRateLimit: 100, IPRefreshRateLimit: 1}, nil)
 	tests := []struct {
 		method, path string
 		body         payload
@@ -166,7 +180,7 @@ func TestThrottleOtherRoutesPerIP(t *testing.T) {
 // Failed signins of one login are throttled per account: after five, 429
 // with Retry-After, whatever the client IP.
 func TestThrottleSigninPerAccount(t *testing.T) {
-	hs, clk := newThrottledHarness(t, func(c *auth.Config) {})
+	hs, clk, _ := newThrottledHarness(t, httpapi.Config{}, nil)
 	if ex := hs.do(t, "POST", "/auth/signup", signupBody("victim"), viaProxy("198.51.100.1")); ex.status != 200 {
 		t.Fatalf("signup: %d %s", ex.status, ex.body)
 	}
@@ -190,7 +204,7 @@ func TestThrottleSigninPerAccount(t *testing.T) {
 // The session records the client IP from X-Forwarded-For of the trusted
 // proxy.
 func TestSessionRecordsClientIP(t *testing.T) {
-	hs, _ := newThrottledHarness(t, func(c *auth.Config) {})
+	hs, _, _ := newThrottledHarness(t, httpapi.Config{}, nil)
 	if ex := hs.do(t, "POST", "/auth/signup", signupBody("carol"), viaProxy("2001:db8::7, 192.0.2.1")); ex.status != 200 {
 		t.Fatalf("signup: %d %s", ex.status, ex.body)
 	}

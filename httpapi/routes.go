@@ -44,7 +44,8 @@ type Config struct {
 	Observe func(method, route string, status int, d time.Duration)
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
-	// Now is the clock of error timestamps. Default time.Now.
+	// Now is the clock of error timestamps, of the rate limits and of
+	// suspect sources. Default time.Now.
 	Now func() time.Time
 	// TrustedProxies lists the reverse proxies whose X-Forwarded-For is
 	// believed. The client IP, which the per-IP throttle counts and the
@@ -53,6 +54,24 @@ type Config struct {
 	// walking from the right and stopping at a malformed entry (the last
 	// trusted hop is then the client). IPv6 clients are throttled by /64.
 	TrustedProxies []netip.Prefix
+
+	// IPRateLimit is how many signup and signin requests one client IP may
+	// make per minute, at once or spread out (see limits.allow); 0 means no
+	// limit. The counts are in memory, per server.
+	IPRateLimit int
+	// IPRefreshRateLimit is the same for refresh and every other route;
+	// 0 means no limit.
+	IPRefreshRateLimit int
+	// SubnetRateLimit is how many signup and signin requests all the client
+	// IPs of one source (an IPv4 /24 or IPv6 /48) may make per minute
+	// together, on top of IPRateLimit; 0 means no limit. Set it to a
+	// multiple of IPRateLimit: a source holds many clients.
+	SubnetRateLimit int
+	// IPRateLimitKeys bounds how many client IPs each per-IP limit tracks,
+	// and how many sources the source limit and the suspect sources do
+	// (default DefaultIPRateLimitKeys); past it the one nearest to its full
+	// quota, or to being forgotten, is forgotten.
+	IPRateLimitKeys int
 }
 
 // DefaultMaxBodyBytes is the body limit when Config.MaxBodyBytes is 0.
@@ -60,14 +79,26 @@ const DefaultMaxBodyBytes = 100 << 10
 
 // NewServer returns the HTTP API over svc. Every response, including an
 // unknown route (404), a wrong method (405, with Allow), a body too large
-// (413) and a panic (500), is answered in the original service's JSON error
-// shape, with the security headers and CORS of cfg.
+// (413), a rate limit's refusal (429) and a panic (500), is answered in the
+// original service's JSON error shape, with the security headers and CORS
+// of cfg. It panics if a rate limit of cfg is negative, which is a
+// programming error.
 func NewServer(cfg Config, svc *auth.Service) http.Handler {
+	h, _ := newServer(cfg, svc)
+	return h
+}
+
+// newServer is NewServer, also returning the suspect sources it tracks.
+func newServer(cfg Config, svc *auth.Service) (http.Handler, *suspects) {
+	if err := cfg.checkLimits(); err != nil {
+		panic(err)
+	}
 	cfg = cfg.withDefaults()
 	ew := errorWriter{logger: cfg.Logger, now: cfg.Now, outages: newOutageLog(cfg.Logger, cfg.Now)}
+	sus := newSuspects(cfg)
 	mux := http.NewServeMux()
-	addRoutes(mux, cfg, ew, svc)
-	return middleware(cfg, ew, svc.Draining, throttle(ew, svc, mux, routeErrors(ew, mux)))
+	addRoutes(mux, cfg, ew, svc, newLimits(cfg, ew), sus)
+	return middleware(cfg, ew, svc.Draining, routeErrors(ew, mux)), sus
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -83,6 +114,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.IPRateLimitKeys == 0 {
+		c.IPRateLimitKeys = DefaultIPRateLimitKeys
 	}
 	c.TrustedProxies = normalizePrefixes(c.TrustedProxies)
 	return c
@@ -102,28 +136,31 @@ func middleware(cfg Config, ew errorWriter, draining func() bool, h http.Handler
 	return withClientIP(cfg.TrustedProxies, h)
 }
 
-// addRoutes lists the whole API.
-func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service) {
-	mux.Handle("POST /auth/signup", handleSignup(ew, svc, cfg.MaxBodyBytes))
-	mux.Handle("POST /auth/signin", handleSignin(ew, svc, cfg.MaxBodyBytes))
-	mux.Handle("POST /auth/refresh", handleRefresh(ew, svc, cfg.MaxBodyBytes))
-	mux.Handle("POST /auth/logout", handleLogout(ew, svc, cfg.MaxBodyBytes))
-	mux.Handle("GET /auth/me", handleMe(ew, svc))
-	mux.Handle("GET /auth/sessions", handleSessions(ew, svc))
-	mux.Handle("DELETE /auth/sessions/{id}", handleRevokeSession(ew, svc))
-	mux.Handle("POST /auth/logout-all", handleLogoutAll(ew, svc))
+// addRoutes lists the whole API, each route with the rate limits it
+// counts against (see limits.limit); sus tracks the suspect sources of
+// signups and signins.
+func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service, lim *limits, sus *suspects) {
+	limit := lim.limit
+	mux.Handle("POST /auth/signup", limit(signinClass, handleSignup(ew, svc, sus, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/signin", limit(signinClass, handleSignin(ew, svc, sus, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/refresh", limit(otherClass, handleRefresh(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/logout", limit(otherClass, handleLogout(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("GET /auth/me", limit(otherClass, handleMe(ew, svc)))
+	mux.Handle("GET /auth/sessions", limit(otherClass, handleSessions(ew, svc)))
+	mux.Handle("DELETE /auth/sessions/{id}", limit(otherClass, handleRevokeSession(ew, svc)))
+	mux.Handle("POST /auth/logout-all", limit(otherClass, handleLogoutAll(ew, svc)))
 
-	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(ew, svc))
-	mux.Handle("GET /openapi.json", handleOpenAPI())
-	mux.Handle("GET /.well-known/jwks.json", handleJWKS(cfg.JWKS, cfg.JWKSMaxAge))
-	mux.Handle("GET /docs", handleDocs())
-	mux.Handle("GET /docs/{asset}", handleDocsAsset(ew))
+	mux.Handle("GET /healthz", limit(otherClass, handleHealthz()))
+	mux.Handle("GET /readyz", limit(otherClass, handleReadyz(ew, svc)))
+	mux.Handle("GET /openapi.json", limit(otherClass, handleOpenAPI()))
+	mux.Handle("GET /.well-known/jwks.json", limit(otherClass, handleJWKS(cfg.JWKS, cfg.JWKSMaxAge)))
+	mux.Handle("GET /docs", limit(otherClass, handleDocs()))
+	mux.Handle("GET /docs/{asset}", limit(otherClass, handleDocsAsset(ew)))
 	if discoverable(cfg.Issuer) {
-		mux.Handle("GET "+DiscoveryPath, handleDiscovery(cfg.Issuer, cfg.JWKS, cacheControl(cfg.JWKSMaxAge)))
+		mux.Handle("GET "+DiscoveryPath, limit(otherClass, handleDiscovery(cfg.Issuer, cfg.JWKS, cacheControl(cfg.JWKSMaxAge))))
 	}
 	if cfg.Metrics != nil {
-		mux.Handle("GET /metrics", cfg.Metrics)
+		mux.Handle("GET /metrics", limit(otherClass, cfg.Metrics))
 	}
 }
 

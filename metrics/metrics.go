@@ -4,7 +4,7 @@
 // connection pool.
 //
 // It knows nothing of the other packages: cmd/authstore hands it plain
-// functions that read the hasher's and the pool's counters.
+// functions that read the service's hashing counters and the pool's.
 package metrics
 
 import (

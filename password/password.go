@@ -5,9 +5,9 @@
 // accepts argon2id hashes with other (bounded) parameters and bcrypt hashes,
 // and asks for a re-hash when the stored hash is not in the current format.
 //
-// Every hash computation holds one of a fixed number of slots, so a burst of
-// signins cannot exhaust memory or CPU: when no slot frees within a bounded
-// wait the caller gets an error wrapping auth.ErrBusy.
+// A Hasher computes when called: it holds no slots or queues. Each argon2id
+// computation holds its memory (Params.Memory) while it runs, so the caller
+// bounds how many run at once; auth.Service does (Config.PasswordHashes).
 package password
 
 import (
@@ -17,20 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/authstore/auth"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
-)
-
-// Defaults of Options.
-const (
-	DefaultMaxWait      = 2 * time.Second
-	DefaultQueuePerSlot = 64 // MaxQueue defaults to this times Concurrency
 )
 
 // Bounds on hash parameters. Verify treats a stored hash outside them as
@@ -93,32 +84,14 @@ type Options struct {
 	// Params are the parameters of new hashes; zero means OWASP(). New
 	// panics if they are set and fail Validate.
 	Params Params
-	// Concurrency is the number of hashes computed at once; zero or
-	// negative means runtime.NumCPU().
-	Concurrency int
-	// MaxWait bounds how long a call waits for a free slot; zero means
-	// DefaultMaxWait, negative means no waiting at all.
-	MaxWait time.Duration
-	// MaxQueue is how many calls may wait for a slot at once; a call that
-	// would exceed it fails at once. Zero means DefaultQueuePerSlot times
-	// Concurrency, negative means no waiting at all.
-	MaxQueue int
-	// Rand supplies salts; nil means crypto/rand. It is read while a slot
-	// is held.
+	// Rand supplies salts; nil means crypto/rand.
 	Rand io.Reader
 }
 
 // Hasher implements auth.PasswordHasher. It is safe for concurrent use.
 type Hasher struct {
-	params   Params
-	rand     io.Reader
-	slots    chan struct{}
-	maxWait  time.Duration // 0: no waiting
-	maxQueue int64         // 0: no waiting
-
-	inFlight atomic.Int64
-	waiting  atomic.Int64
-	rejected atomic.Uint64
+	params Params
+	rand   io.Reader
 }
 
 // New returns a Hasher configured by o. It panics if o.Params is non-zero
@@ -130,31 +103,10 @@ func New(o Options) *Hasher {
 	if err := o.Params.Validate(); err != nil {
 		panic(err)
 	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = runtime.NumCPU()
-	}
-	switch {
-	case o.MaxWait == 0:
-		o.MaxWait = DefaultMaxWait
-	case o.MaxWait < 0:
-		o.MaxWait = 0
-	}
-	switch {
-	case o.MaxQueue == 0:
-		o.MaxQueue = DefaultQueuePerSlot * o.Concurrency
-	case o.MaxQueue < 0:
-		o.MaxQueue = 0
-	}
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	return &Hasher{
-		params:   o.Params,
-		rand:     o.Rand,
-		slots:    make(chan struct{}, o.Concurrency),
-		maxWait:  o.MaxWait,
-		maxQueue: int64(o.MaxQueue),
-	}
+	return &Hasher{params: o.Params, rand: o.Rand}
 }
 
 // Params returns the parameters of new hashes.
@@ -166,14 +118,12 @@ func (h *Hasher) Params() Params { return h.params }
 //	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
 //
 // with salt and key in standard base64 without padding. It fails with an
-// error wrapping auth.ErrBusy when no slot frees in time, with one wrapping
-// ctx.Err() when ctx ends while waiting, or when Rand fails.
+// error wrapping ctx.Err() when ctx has ended before the call, or when Rand
+// fails.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return "", err
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("password: %w", err)
 	}
-	defer release()
 	salt := make([]byte, h.params.SaltLen)
 	if _, err := io.ReadFull(h.rand, salt); err != nil {
 		return "", fmt.Errorf("password: reading salt: %w", err)
@@ -195,13 +145,12 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 //
 // bcrypt only reads the first 72 bytes of a password.
 //
-// The errors are those of Hash: busy, or ctx ended while waiting.
+// The only error is one wrapping ctx.Err() when ctx has ended before the
+// call.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error) {
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return false, false, err
+	if err := ctx.Err(); err != nil {
+		return false, false, fmt.Errorf("password: %w", err)
 	}
-	defer release()
 
 	if isBcrypt(encoded) {
 		ok := h.verifyBcrypt(encoded, password)

@@ -18,7 +18,7 @@ var fast = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen:
 
 func newFast(t testing.TB) *password.Hasher {
 	t.Helper()
-	return password.New(password.Options{Params: fast, Concurrency: 2})
+	return password.New(password.Options{Params: fast})
 }
 
 func phc(p password.Params, salt, key []byte) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -120,37 +121,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else {
 		log.Warn("the common-password check is off (--allow-common-passwords): signup accepts passwords such as 12345678")
 	}
-	hasher := password.New(password.Options{Params: password.OWASP()})
+	var svc *auth.Service // read by the metrics at each scrape, once set
 	m := metrics.New(metrics.Sources{
 		Hashing: func() metrics.HashingStats {
-			s := hasher.Stats()
+			s := svc.HashingStats()
 			return metrics.HashingStats{Slots: s.Slots, InFlight: s.InFlight, Waiting: s.Waiting, Rejected: s.Rejected}
 		},
 		DB: db.Stats,
 	})
-	svc, err := auth.NewService(auth.Config{
-		Store:             db,
-		Signer:            signer,
-		Hasher:            hasher,
-		OnEvent:           m.Event,
-		MaxPasswordChecks: hasher.Capacity(),
-		// Suspect sources may hold two places per hashing slot: enough to
+	hashes := runtime.NumCPU() // one password hash per CPU at once
+	svc, err = auth.NewService(auth.Config{
+		Store:          db,
+		Signer:         signer,
+		Hasher:         password.New(password.Options{Params: password.OWASP()}),
+		OnEvent:        m.Event,
+		PasswordHashes: hashes,
+		// Suspect sources may hold two places per running hash: enough to
 		// keep every CPU hashing when only they are left, and a clean
-		// signin queues behind at most two of their hashes per slot.
-		SuspectChecks:      2 * hasher.Stats().Slots,
-		RefreshKey:         sec.refreshMAC,
-		Issuer:             cfg.Issuer,
-		Audience:           cfg.Audience,
-		AccessTTL:          cfg.AccessTTL,
-		RefreshTTL:         cfg.RefreshTTL,
-		RefreshGrace:       cfg.RefreshGrace,
-		PasswordMaxLength:  cfg.PasswordMaxLength,
-		PasswordMinLength:  cfg.PasswordMinLength,
-		CommonPasswords:    common,
-		IPRateLimit:        cfg.IPRateLimit,
-		IPRefreshRateLimit: cfg.IPRefreshLimit,
-		SubnetRateLimit:    cfg.SubnetRateLimit,
-		Logger:             log,
+		// signin queues behind at most two of their hashes per CPU.
+		SuspectChecks:     2 * hashes,
+		RefreshKey:        sec.refreshMAC,
+		Issuer:            cfg.Issuer,
+		Audience:          cfg.Audience,
+		AccessTTL:         cfg.AccessTTL,
+		RefreshTTL:        cfg.RefreshTTL,
+		RefreshGrace:      cfg.RefreshGrace,
+		PasswordMaxLength: cfg.PasswordMaxLength,
+		PasswordMinLength: cfg.PasswordMinLength,
+		CommonPasswords:   common,
+		Logger:            log,
 	})
 	if err != nil {
 		return err
@@ -167,6 +166,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		JWKS:           jwks,
 		Issuer:         cfg.Issuer,
 		JWKSMaxAge:     cfg.keys.jwksMaxAge(),
+
+		IPRateLimit:        cfg.IPRateLimit,
+		IPRefreshRateLimit: cfg.IPRefreshLimit,
+		SubnetRateLimit:    cfg.SubnetRateLimit,
 	}, svc)
 
 	if cfg.PprofAddr != "" {

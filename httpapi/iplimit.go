@@ -1,4 +1,4 @@
-package auth
+package httpapi
 
 import (
 	"container/heap"
@@ -29,6 +29,8 @@ type ipLimiter struct {
 	heap tatHeap
 }
 
+// newIPLimiter returns a limiter of quota requests per window for each of
+// at most maxKeys keys, whose states are named policy.
 func newIPLimiter(policy string, quota int, window time.Duration, maxKeys int) *ipLimiter {
 	return &ipLimiter{
 		policy: policy, quota: quota, window: window,
@@ -40,13 +42,13 @@ func newIPLimiter(policy string, quota int, window time.Duration, maxKeys int) *
 // allow counts one request of key at now if the quota allows it, and
 // returns the state of key's quota with, for a refusal, how long until one
 // request will be allowed.
-func (l *ipLimiter) allow(key netip.Addr, now time.Time) (state RateLimit, retryAfter time.Duration, ok bool) {
+func (l *ipLimiter) allow(key netip.Addr, now time.Time) (state rateLimit, retryAfter time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for len(l.heap) > 0 && !l.heap[0].tat.After(now) {
 		delete(l.keys, heap.Pop(&l.heap).(*tatEntry).key)
 	}
-	state = RateLimit{Policy: l.policy, Quota: l.quota, Window: l.window}
+	state = rateLimit{Policy: l.policy, Quota: l.quota, Window: l.window}
 	e := l.keys[key]
 	tat := now
 	if e != nil {
