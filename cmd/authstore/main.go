@@ -6,7 +6,6 @@
 //	authstore users list|show|disable|enable|delete   manage users
 //	authstore sessions list|revoke         list or revoke sessions
 //	authstore import FILE.jsonl | --from-postgres DSN   import users
-//	authstore bench [flags]                load-test a server and report
 //	authstore version                      print the version
 package main
 
@@ -103,8 +102,9 @@ Usage:
   authstore users list|show|disable|enable|delete [ID-OR-LOGIN]   manage users
   authstore sessions list USER | revoke SESSION-ID                  list or revoke sessions
   authstore import FILE.jsonl | --from-postgres DSN                 import users, keeping IDs and hashes
-  authstore bench [flags]                load-test a server and report (authstore bench --help)
   authstore version                      print the version
+
+The load generator is a command of its own: authstore-bench (authstore-bench --help).
 `
 
 // run is the whole program; main only adds the process's signals, arguments,
@@ -128,7 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "import":
 		return importCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
-		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
+		return benchMoved(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-version":
