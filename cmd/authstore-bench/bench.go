@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/authstore/auth/bench"
-	"github.com/authstore/auth/internal/cli"
+	"github.com/authstore/auth/internal/cmdline"
 	"github.com/authstore/auth/password"
 )
 
@@ -107,7 +107,7 @@ func serverBinary(bin string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	return "", cli.Usage("no authstore executable beside authstore-bench or on PATH to start the server: name it with --server-bin, or give --url")
+	return "", cmdline.Usage("no authstore executable beside authstore-bench or on PATH to start the server: name it with --server-bin, or give --url")
 }
 
 // runAll runs the scenario once per concurrency of the sweep (once at

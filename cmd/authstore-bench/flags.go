@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/authstore/auth/bench"
-	"github.com/authstore/auth/internal/cli"
+	"github.com/authstore/auth/internal/cmdline"
 )
 
 // config is everything authstore-bench can be told.
@@ -30,7 +30,7 @@ type config struct {
 	Sweep       string
 	Plot        string
 	JSON        bool
-	ServerArgs  cli.StringList
+	ServerArgs  cmdline.StringList
 
 	sweep      []int
 	plotFormat string
@@ -87,7 +87,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	var c config
 	fs := flag.NewFlagSet("authstore-bench", flag.ContinueOnError)
 	c.declare(fs)
-	if err := cli.Parse(fs, args, getenv, stderr, help); err != nil {
+	if err := cmdline.Parse(fs, args, getenv, stderr, help); err != nil {
 		return c, err
 	}
 	return c, c.check()
@@ -95,7 +95,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 
 // check refuses values bench could not run with, and parses the sweep.
 func (c *config) check() error {
-	badFlag := cli.BadFlag
+	badFlag := cmdline.BadFlag
 	if !slices.Contains(bench.Scenarios(), c.Scenario) {
 		return badFlag("scenario", "%q is not one of %s", c.Scenario, strings.Join(bench.Scenarios(), ", "))
 	}

@@ -18,7 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/authstore/auth/internal/cli"
+	"github.com/authstore/auth/internal/cmdline"
 )
 
 func main() {
@@ -41,7 +41,7 @@ func exitCode(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	var u cli.UsageError
+	var u cmdline.UsageError
 	if errors.As(err, &u) {
 		return 2
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/authstore/auth/bench"
-	"github.com/authstore/auth/internal/cli"
+	"github.com/authstore/auth/internal/cmdline"
 )
 
 // server is the authstore executable the tests that start a server use,
@@ -86,7 +86,7 @@ func TestCommandLineErrors(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tt.args, func(string) string { return "" }, &stdout, &stderr)
-			var u cli.UsageError
+			var u cmdline.UsageError
 			if !errors.As(err, &u) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want a usage error naming %s", err, tt.want)
 			}
@@ -230,7 +230,7 @@ func TestServerBinary(t *testing.T) {
 	}
 	t.Setenv("PATH", t.TempDir())
 	_, err := serverBinary("")
-	var u cli.UsageError
+	var u cmdline.UsageError
 	if !errors.As(err, &u) || !strings.Contains(err.Error(), "--server-bin") {
 		t.Errorf("with no authstore anywhere: %v, want a usage error naming --server-bin", err)
 	}

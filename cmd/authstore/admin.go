@@ -20,7 +20,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 		action, args = args[0], args[1:]
 	}
 	if action != "up" && action != "status" {
-		return usageError{fmt.Sprintf("unknown migrate action %q (want up or status)", action)}
+		return usageError{Msg: fmt.Sprintf("unknown migrate action %q (want up or status)", action)}
 	}
 	var (
 		c  dbConfig
@@ -94,7 +94,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprint(stderr, help)
 			return flag.ErrHelp
 		}
-		return usageError{"keys needs an action: list, rotate or retire"}
+		return usageError{Msg: "keys needs an action: list, rotate or retire"}
 	}
 	action := args[0]
 	if action == "retire" {
@@ -147,7 +147,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		keys, err := token.NewKeys(token.KeysConfig{Store: db, Sealer: sealer, Algorithm: alg})
 		if err != nil {
-			return usageError{err.Error()}
+			return usageError{Msg: err.Error()}
 		}
 		// Loading first checks that this secret key opens the keys in use:
 		// a key sealed under another secret would be refused by every
@@ -200,7 +200,7 @@ func keysRetire(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	if kid == "" {
-		return usageError{"keys retire needs the KID of the key (authstore keys list shows them)"}
+		return usageError{Msg: "keys retire needs the KID of the key (authstore keys list shows them)"}
 	}
 	if err := c.check(); err != nil {
 		return err
@@ -216,7 +216,7 @@ func keysRetire(ctx context.Context, args []string, getenv func(string) string, 
 	defer db.Close()
 	k, err := token.Retire(ctx, db, kid, now, time.Now())
 	if errors.Is(err, auth.ErrNotFound) {
-		return usageError{fmt.Sprintf("no signing key %q (authstore keys list shows them)", kid)}
+		return usageError{Msg: fmt.Sprintf("no signing key %q (authstore keys list shows them)", kid)}
 	}
 	if err != nil {
 		return err

@@ -9,5 +9,5 @@ import (
 // command, authstore-bench, so that this binary does not link it. It fails
 // with a usage error (exit status 2) saying so.
 func benchMoved(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return usageError{"bench is a command of its own now: authstore-bench [flags] (authstore-bench --help lists them)"}
+	return usageError{Msg: "bench is a command of its own now: authstore-bench [flags] (authstore-bench --help lists them)"}
 }

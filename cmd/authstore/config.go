@@ -125,17 +125,17 @@ func retention(accessTTL time.Duration, k keysConfig) time.Duration {
 
 // badFlag is a usage error about one flag's value.
 func badFlag(flagName, format string, args ...any) error {
-	return usageError{fmt.Sprintf("--%s: %s", flagName, fmt.Sprintf(format, args...))}
+	return usageError{Msg: fmt.Sprintf("--%s: %s", flagName, fmt.Sprintf(format, args...))}
 }
 
 // fromEnv rewrites a badFlag error about a flag that took its value from
 // its environment variable (and not from args) to name the variable.
 func fromEnv(err error, args []string, getenv func(string) string) error {
 	var u usageError
-	if !errors.As(err, &u) || !strings.HasPrefix(u.msg, "--") {
+	if !errors.As(err, &u) || !strings.HasPrefix(u.Msg, "--") {
 		return err
 	}
-	name, rest, ok := strings.Cut(u.msg[2:], ":")
+	name, rest, ok := strings.Cut(u.Msg[2:], ":")
 	if !ok || getenv(envName(name)) == "" {
 		return err
 	}
@@ -147,7 +147,7 @@ func fromEnv(err error, args []string, getenv func(string) string) error {
 			return err
 		}
 	}
-	return usageError{envName(name) + ":" + rest}
+	return usageError{Msg: envName(name) + ":" + rest}
 }
 
 // envName returns the environment variable that sets flag name:
@@ -221,7 +221,7 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, std
 		}
 		if v := getenv(envName(f.Name)); v != "" {
 			if serr := fs.Set(f.Name, v); serr != nil {
-				err = usageError{fmt.Sprintf("%s: %q %s", envName(f.Name), v, expected(f))}
+				err = usageError{Msg: fmt.Sprintf("%s: %q %s", envName(f.Name), v, expected(f))}
 			}
 		}
 	})
@@ -236,10 +236,10 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, std
 			})
 			return flag.ErrHelp
 		}
-		return usageError{explainParseError(fs, perr)}
+		return usageError{Msg: explainParseError(fs, perr)}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+		return usageError{Msg: fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
 }

@@ -24,16 +24,16 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		if err == flag.ErrHelp {
 			return err
 		}
-		return usageError{err.Error()}
+		return usageError{Msg: err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("healthcheck takes no arguments, got %q", fs.Args())}
+		return usageError{Msg: fmt.Sprintf("healthcheck takes no arguments, got %q", fs.Args())}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
 	if err != nil {
-		return usageError{fmt.Sprintf("--url: %v", err)}
+		return usageError{Msg: fmt.Sprintf("--url: %v", err)}
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -19,6 +19,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/authstore/auth/internal/cmdline"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; "dev"
@@ -88,10 +90,9 @@ func versionLine(bi *debug.BuildInfo, ok bool) string {
 	return out + " " + bi.GoVersion
 }
 
-// usageError is a mistake on the command line.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
+// usageError is a mistake on the command line; authstore exits with
+// status 2 for it.
+type usageError = cmdline.UsageError
 
 const usage = `authstore: an authentication service (signup, signin, rotating refresh tokens).
 
@@ -112,7 +113,7 @@ The load generator is a command of its own: authstore-bench (authstore-bench --h
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return usageError{"no command given"}
+		return usageError{Msg: "no command given"}
 	}
 	switch args[0] {
 	case "serve":
@@ -139,5 +140,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	return usageError{Msg: fmt.Sprintf("unknown command %q", args[0])}
 }

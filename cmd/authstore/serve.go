@@ -84,7 +84,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		h, err := token.NewHMAC(jwtSecret, nil)
 		clear(jwtSecret)
 		if err != nil {
-			return usageError{err.Error()}
+			return usageError{Msg: err.Error()}
 		}
 		signer, jwks = h, h.JWKS
 		log.Info("signing access tokens with HS256 and the shared secret; the JWKS is empty and keys do not rotate", "jwt_secret", jwtSource)

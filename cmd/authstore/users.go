@@ -117,7 +117,7 @@ func rfc3339(t time.Time) string {
 func usersCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const help = "Usage:\n  authstore users list [--after CURSOR] [--limit N]\n  authstore users show|disable|enable ID-OR-LOGIN\n  authstore users delete [--yes] ID-OR-LOGIN\n\nlist shows users by creation time and ends a full page with the cursor of the\nnext. A disabled user cannot sign in or refresh; disabling revokes its sessions.\ndelete asks for confirmation on a terminal; elsewhere it needs --yes.\n\n"
 	if len(args) == 0 {
-		return usageError{"users needs an action: list, show, disable, enable or delete"}
+		return usageError{Msg: "users needs an action: list, show, disable, enable or delete"}
 	}
 	action, args := args[0], args[1:]
 	var (
@@ -140,7 +140,7 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(stderr, help)
 		return flag.ErrHelp
 	default:
-		return usageError{fmt.Sprintf("unknown users action %q", action)}
+		return usageError{Msg: fmt.Sprintf("unknown users action %q", action)}
 	}
 	a, pos, err := adminFlags(ctx, "users "+action, help, args, getenv, stderr, extra)
 	if err != nil {
@@ -150,7 +150,7 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 	if action == "list" {
 		if len(pos) > 0 {
-			return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+			return usageError{Msg: fmt.Sprintf("unexpected argument %q", pos[0])}
 		}
 		if limit < 1 || limit > 10000 {
 			return badFlag("limit", "must be between 1 and 10000")
@@ -181,7 +181,7 @@ func usersCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	}
 	if len(pos) != 1 {
-		return usageError{fmt.Sprintf("users %s needs one user ID or login", action)}
+		return usageError{Msg: fmt.Sprintf("users %s needs one user ID or login", action)}
 	}
 	var u *auth.User
 	switch action {
@@ -253,7 +253,7 @@ func confirmDelete(ctx context.Context, a *adminCtx, idOrLogin string, yes bool,
 	}
 	in, _ := ctx.Value(stdinKey{}).(io.Reader)
 	if in == nil {
-		return usageError{"users delete: standard input is not a terminal to confirm on; pass --yes to delete without asking"}
+		return usageError{Msg: "users delete: standard input is not a terminal to confirm on; pass --yes to delete without asking"}
 	}
 	u, err := a.User(ctx, idOrLogin)
 	if err != nil {
@@ -276,7 +276,7 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 		return flag.ErrHelp
 	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "revoke") {
-		return usageError{"sessions needs an action: list or revoke"}
+		return usageError{Msg: "sessions needs an action: list or revoke"}
 	}
 	action := args[0]
 	a, pos, err := adminFlags(ctx, "sessions "+action, help, args[1:], getenv, stderr, nil)
@@ -285,7 +285,7 @@ func sessionsCmd(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer a.db.Close()
 	if len(pos) != 1 {
-		return usageError{fmt.Sprintf("sessions %s needs one argument", action)}
+		return usageError{Msg: fmt.Sprintf("sessions %s needs one argument", action)}
 	}
 	if action == "revoke" {
 		if err := a.RevokeSession(ctx, pos[0]); errors.Is(err, auth.ErrNotFound) {
@@ -455,7 +455,7 @@ can be re-run; an invalid one is rejected with its reason.
 	case from == "" && len(pos) == 1:
 		src, err = openJSONL(pos[0])
 	default:
-		return usageError{"import needs one JSON Lines file or --from-postgres DSN"}
+		return usageError{Msg: "import needs one JSON Lines file or --from-postgres DSN"}
 	}
 	if err != nil {
 		return err

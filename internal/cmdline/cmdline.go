@@ -1,4 +1,4 @@
-// Package cli is the command-line plumbing the authstore commands share:
+// Package cmdline is the command-line plumbing the authstore commands share:
 // stdlib flag sets whose flags also read AUTHSTORE_* environment variables
 // through an injected getenv, one-line errors that name the flag or the
 // variable and say what it takes, and --help listing every flag with its
@@ -8,7 +8,7 @@
 // peterbourgon/ff: ff reads the environment with os.LookupEnv and offers
 // no way to pass the getenv that run(ctx, args, getenv, ...) is given, and
 // its errors are worded differently (notes/shape-cmd.md says more).
-package cli
+package cmdline
 
 import (
 	"errors"
