@@ -409,7 +409,7 @@ func TestUsersListPaging(t *testing.T) {
 		mustCLI(t, nil, "import", "--db", db, file)
 		time.Sleep(5 * time.Millisecond)
 	}
-	a, _, err := adminFlags(context.Background(), "users list", "", []string{"--db", db}, func(string) string { return "" }, io.Discard, nil)
+	a, err := adminConfig{db: dbConfig{DB: db, Timeout: 5 * time.Second, SQLiteSync: "normal"}, log: logConfig{Format: "text", Level: "info"}}.openAdmin(context.Background(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,12 +26,10 @@ const shutdownWait = 15 * time.Second
 // the database: for --shutdown-delay /readyz answers 503 and every response
 // closes its connection while requests are still served; then the listener
 // closes and in-flight requests get up to shutdownWait to finish.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeFlags(args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log := cfg.logger(stderr)
+func serve(ctx context.Context, e cmdEnv, cfg serveConfig) error {
+	getenv, stdout := e.getenv, e.stdout
+	log := cfg.logger(e.stderr)
+	var err error
 	setMemoryLimit(cfg.MemoryLimit, getenv, log)
 	var (
 		jwtSecret []byte

@@ -115,10 +115,10 @@ func printFlag(w io.Writer, f *flag.Flag) {
 	fmt.Fprintf(w, "  --%s (%s)\n    \t%s (default %q)\n", f.Name, EnvName(f.Name), f.Usage, f.DefValue)
 }
 
-// PrintGroupFlags writes the flags of several subcommands to w: first the
-// ones all of them share (same name, usage and default), then, under each
-// subcommand's name, the rest of its own.
-func PrintGroupFlags(w io.Writer, names []string, sets []*flag.FlagSet) {
+// PrintGroupFlags writes the flags of the subcommands of group to w: first
+// the ones all of them share (same name, usage and default), then, under
+// each subcommand's name, the rest of its own.
+func PrintGroupFlags(w io.Writer, group string, names []string, sets []*flag.FlagSet) {
 	same := func(a, b *flag.Flag) bool {
 		return b != nil && a.Usage == b.Usage && a.DefValue == b.DefValue
 	}
@@ -132,7 +132,7 @@ func PrintGroupFlags(w io.Writer, names []string, sets []*flag.FlagSet) {
 		shared[f.Name] = true
 	})
 	if len(sets) > 1 && len(shared) > 0 {
-		fmt.Fprintf(w, "Flags of every command above:\n")
+		fmt.Fprintf(w, "Flags of every %s command:\n", group)
 		sets[0].VisitAll(func(f *flag.Flag) {
 			if shared[f.Name] {
 				printFlag(w, f)
