@@ -1,4 +1,4 @@
-// Package bench is the load generator behind `authstore bench`: it drives an
+// Package bench is the load generator behind authstore-bench: it drives an
 // authstore server over HTTP with one of a few scenarios, records every
 // answer's status and latency, and reports throughput, latency percentiles
 // and, for a server on this machine, its memory and CPU time.

@@ -269,8 +269,9 @@ func migrateFlags(act string) func(*flag.FlagSet, cmdEnv) action {
 	}
 }
 
-// keysConfig flags that list and rotate share: what serve has, so that
-// the list can say when a retired key expires.
+// keysListConfig is the flags of `authstore keys list`, which rotate has
+// too: the database, the log, and what serve has, so that the list can say
+// when a retired key expires.
 type keysListConfig struct {
 	adminConfig
 	accessTTL time.Duration
