@@ -1,4 +1,4 @@
-// Package bench is the load generator behind `authstore bench`: it drives an
+// Package bench is the load generator behind authstore-bench: it drives an
 // authstore server over HTTP with one of a few scenarios, records every
 // answer's status and latency, and reports throughput, latency percentiles
 // and, for a server on this machine, its memory and CPU time.
@@ -52,7 +52,13 @@ const (
 )
 
 // Scenarios lists the scenario names Run accepts.
-func Scenarios() []string { return []string{Signup, Signin, Refresh, Mixed, Flood, Timing} }
+func Scenarios() []string {
+	var names []string
+	for _, sc := range scenarios() {
+		names = append(names, sc.name)
+	}
+	return names
+}
 
 // Defaults of Config.
 const (
@@ -80,11 +86,10 @@ const (
 // it zero: DefaultFloodConcurrency for flood, 1 for timing, else
 // DefaultConcurrency.
 func ScenarioConcurrency(scenario string) int {
-	switch scenario {
-	case Flood:
-		return DefaultFloodConcurrency
-	case Timing:
-		return 1
+	for _, sc := range scenarios() {
+		if sc.name == scenario {
+			return sc.concurrency
+		}
 	}
 	return DefaultConcurrency
 }
@@ -274,6 +279,42 @@ type runner struct {
 	chainsBroken atomic.Int64
 }
 
+// scenario is one kind of load Run can drive: setup signs up the users it
+// needs and returns its workers, each a virtual client that loads the
+// server until the window ends.
+type scenario struct {
+	name string
+	// concurrency is the number of virtual clients when Config leaves it
+	// zero; for timing, always.
+	concurrency int
+	setup       func(ctx context.Context, r *runner, s *setupEnv) ([]func(context.Context), error)
+}
+
+// scenarios is the table of Run's scenarios.
+func scenarios() []scenario {
+	return []scenario{
+		{Signup, DefaultConcurrency, setupSignup},
+		{Signin, DefaultConcurrency, setupSignin},
+		{Refresh, DefaultConcurrency, setupChains},
+		{Mixed, DefaultConcurrency, setupChains},
+		{Flood, DefaultFloodConcurrency, setupFlood},
+		{Timing, 1, setupTiming},
+	}
+}
+
+// setupEnv is what a scenario's setup works with.
+type setupEnv struct {
+	hc           *http.Client // shared by the load's clients
+	seed1, seed2 uint64       // seeds of the random choices
+	// closers are run by Run once the load is over.
+	closers []func()
+}
+
+// newClient returns a virtual client of r's server sending through hc.
+func (r *runner) newClient(hc *http.Client) *client {
+	return &client{base: r.cfg.URL, http: hc}
+}
+
 // Run drives cfg.URL with cfg.Scenario and returns what it measured. It
 // fails if the configuration is invalid, if setting up the virtual clients
 // fails (their signups must succeed, after retries while the server is
@@ -291,144 +332,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		prefix:   hex.EncodeToString(seed[:4]),
 		password: "bench-" + hex.EncodeToString(seed[:4]) + "-Secret",
 	}
-	seed1, seed2 := binary.LittleEndian.Uint64(seed[4:]), binary.LittleEndian.Uint64(seed[12:])
-
-	conns := cfg.Concurrency
-	hc := newHTTPClient(conns, cfg.Timeout)
-	defer hc.CloseIdleConnections()
-	newClient := func(h *http.Client) *client { return &client{base: cfg.URL, http: h} }
-
-	var workers []func(ctx context.Context)
-	switch cfg.Scenario {
-	case Signup:
-		for range cfg.Concurrency {
-			c := newClient(hc)
-			workers = append(workers, func(ctx context.Context) {
-				for r.running(ctx) {
-					r.record(opSignup, c.signup(ctx, r.newUser()))
-				}
-			})
+	s := &setupEnv{
+		hc:    newHTTPClient(cfg.Concurrency, cfg.Timeout),
+		seed1: binary.LittleEndian.Uint64(seed[4:]),
+		seed2: binary.LittleEndian.Uint64(seed[12:]),
+	}
+	s.closers = append(s.closers, s.hc.CloseIdleConnections)
+	defer func() {
+		for _, c := range s.closers {
+			c()
 		}
-	case Signin:
-		users, err := r.setupUsers(ctx, hc, cfg.Concurrency)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			c := newClient(hc)
-			workers = append(workers, func(ctx context.Context) {
-				for r.running(ctx) {
-					r.record(opSignin, c.signin(ctx, u.login, u.password))
-				}
-			})
-		}
-	case Refresh, Mixed:
-		users, err := r.setupUsers(ctx, hc, cfg.Concurrency)
-		if err != nil {
-			return nil, err
-		}
-		for i, u := range users {
-			c := newClient(hc)
-			var rng *mrand.Rand
-			if cfg.Scenario == Mixed {
-				rng = mrand.New(mrand.NewPCG(seed1, seed2+uint64(i)))
-			}
-			workers = append(workers, func(ctx context.Context) { r.chain(ctx, c, u, rng) })
-		}
-	case Flood:
-		users, err := r.setupUsers(ctx, hc, FloodUsers)
-		if err != nil {
-			return nil, err
-		}
-		for i := range cfg.Concurrency {
-			if cfg.NoFlood {
-				break
-			}
-			c, u := newClient(hc), users[i%len(users)]
-			if cfg.FloodIPs > 0 {
-				c.forwardedFor = floodIP(i%cfg.FloodIPs, cfg.FloodOneSubnet)
-			}
-			workers = append(workers, func(ctx context.Context) {
-				for r.running(ctx) {
-					if cfg.FloodUnknown {
-						r.record(opUnknownLogin, c.signin(ctx, r.unknownLogin(), u.password))
-					} else {
-						r.record(opSignin, c.signin(ctx, u.login, u.password))
-					}
-				}
-			})
-		}
-		probeHC := newHTTPClient(2*cfg.Probes, cfg.Timeout)
-		defer probeHC.CloseIdleConnections()
-		probeUsers, err := r.setupUsers(ctx, probeHC, cfg.Probes)
-		if err != nil {
-			return nil, err
-		}
-		r.probe[opRefresh], r.probe[opHealthz] = true, true
-		if cfg.FloodIPs > 0 || cfg.NoFlood {
-			r.probe[opRealSignin] = true
-			for i, u := range probeUsers {
-				c := newClient(probeHC)
-				c.forwardedFor = fmt.Sprintf("198.18.%d.1", i%256)
-				workers = append(workers, func(ctx context.Context) {
-					for r.running(ctx) {
-						r.record(opRealSignin, c.signin(ctx, u.login, u.password))
-						pause(ctx, RealUserInterval)
-					}
-				})
+	}()
+	var workers []func(context.Context)
+	for _, sc := range scenarios() {
+		if sc.name == cfg.Scenario {
+			var err error
+			if workers, err = sc.setup(ctx, r, s); err != nil {
+				return nil, err
 			}
 		}
-		for _, u := range probeUsers {
-			c, h := newClient(probeHC), newClient(probeHC)
-			workers = append(workers,
-				func(ctx context.Context) { r.refreshProbe(ctx, c, u) },
-				func(ctx context.Context) {
-					for r.running(ctx) {
-						r.record(opHealthz, h.healthz(ctx))
-						pause(ctx, ProbeInterval)
-					}
-				})
-		}
-	case Timing:
-		users, err := r.setupUsers(ctx, hc, TimingUsers)
-		if err != nil {
-			return nil, err
-		}
-		c := newClient(hc)
-		rng := mrand.New(mrand.NewPCG(seed1, seed2))
-		workers = append(workers, func(ctx context.Context) { r.timing(ctx, c, users, rng) })
 	}
-
-	var cpu0, cpu1 time.Duration
-	var peak int64
-	var serverErr error
-	r.start = time.Now()
-	r.measureStart = r.start.Add(cfg.Warmup)
-	r.measureEnd = r.measureStart.Add(cfg.Duration)
-	var wg sync.WaitGroup
-	for _, w := range workers {
-		wg.Go(func() { w(ctx) })
-	}
-	stopProgress := r.progress(ctx)
-	if sleepUntil(ctx, r.measureStart) && cfg.Server != nil {
-		serverErr = cfg.Server.ResetPeakRSS()
-		if serverErr == nil {
-			cpu0, serverErr = cfg.Server.CPU()
-		}
-	}
-	if sleepUntil(ctx, r.measureEnd) && cfg.Server != nil && serverErr == nil {
-		cpu1, serverErr = cfg.Server.CPU()
-		if serverErr == nil {
-			peak, serverErr = cfg.Server.PeakRSS()
-		}
-	}
-	wg.Wait()
-	stopProgress()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	if serverErr != nil {
-		return nil, fmt.Errorf("bench: measuring the server: %w", serverErr)
+	use, err := r.load(ctx, workers)
+	if err != nil {
+		return nil, err
 	}
 	res := r.result()
 	if cfg.Server != nil {
@@ -436,12 +362,196 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for _, o := range res.Operations {
 			answered += o.Requests
 		}
-		res.Server = &ServerStats{PeakRSSBytes: peak, CPUSeconds: (cpu1 - cpu0).Seconds()}
+		res.Server = &ServerStats{PeakRSSBytes: use.peak, CPUSeconds: use.cpu.Seconds()}
 		if answered > 0 {
 			res.Server.CPUMillisPerOp = 1000 * res.Server.CPUSeconds / float64(answered)
 		}
 	}
 	return res, nil
+}
+
+// serverUse is what the server used in the window.
+type serverUse struct {
+	cpu  time.Duration
+	peak int64
+}
+
+// load runs workers through the warm-up and the window, printing progress,
+// and measures cfg.Server over the window when there is one.
+func (r *runner) load(ctx context.Context, workers []func(context.Context)) (serverUse, error) {
+	var (
+		use        serverUse
+		cpu0, cpu1 time.Duration
+		serverErr  error
+		server     = r.cfg.Server
+	)
+	r.start = time.Now()
+	r.measureStart = r.start.Add(r.cfg.Warmup)
+	r.measureEnd = r.measureStart.Add(r.cfg.Duration)
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Go(func() { w(ctx) })
+	}
+	stopProgress := r.progress(ctx)
+	if sleepUntil(ctx, r.measureStart) && server != nil {
+		serverErr = server.ResetPeakRSS()
+		if serverErr == nil {
+			cpu0, serverErr = server.CPU()
+		}
+	}
+	if sleepUntil(ctx, r.measureEnd) && server != nil && serverErr == nil {
+		cpu1, serverErr = server.CPU()
+		if serverErr == nil {
+			use.peak, serverErr = server.PeakRSS()
+		}
+	}
+	wg.Wait()
+	stopProgress()
+	if err := ctx.Err(); err != nil {
+		return use, fmt.Errorf("bench: %w", err)
+	}
+	if serverErr != nil {
+		return use, fmt.Errorf("bench: measuring the server: %w", serverErr)
+	}
+	use.cpu = cpu1 - cpu0
+	return use, nil
+}
+
+// setupSignup: every request of every client signs up a new user.
+func setupSignup(_ context.Context, r *runner, s *setupEnv) ([]func(context.Context), error) {
+	var workers []func(context.Context)
+	for range r.cfg.Concurrency {
+		c := r.newClient(s.hc)
+		workers = append(workers, func(ctx context.Context) {
+			for r.running(ctx) {
+				r.record(opSignup, c.signup(ctx, r.newUser()))
+			}
+		})
+	}
+	return workers, nil
+}
+
+// setupSignin: each client signs up once, then signs in again and again.
+func setupSignin(ctx context.Context, r *runner, s *setupEnv) ([]func(context.Context), error) {
+	users, err := r.setupUsers(ctx, s.hc, r.cfg.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	var workers []func(context.Context)
+	for _, u := range users {
+		c := r.newClient(s.hc)
+		workers = append(workers, func(ctx context.Context) {
+			for r.running(ctx) {
+				r.record(opSignin, c.signin(ctx, u.login, u.password))
+			}
+		})
+	}
+	return workers, nil
+}
+
+// setupChains: each client signs up once, then keeps its refresh chain;
+// in the mixed scenario it also signs up and signs in now and then.
+func setupChains(ctx context.Context, r *runner, s *setupEnv) ([]func(context.Context), error) {
+	users, err := r.setupUsers(ctx, s.hc, r.cfg.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	var workers []func(context.Context)
+	for i, u := range users {
+		c := r.newClient(s.hc)
+		var rng *mrand.Rand
+		if r.cfg.Scenario == Mixed {
+			rng = mrand.New(mrand.NewPCG(s.seed1, s.seed2+uint64(i)))
+		}
+		workers = append(workers, func(ctx context.Context) { r.chain(ctx, c, u, rng) })
+	}
+	return workers, nil
+}
+
+// setupTiming: one client signs in with an unknown login, a wrong
+// password and a correct one, in a random order each round.
+func setupTiming(ctx context.Context, r *runner, s *setupEnv) ([]func(context.Context), error) {
+	users, err := r.setupUsers(ctx, s.hc, TimingUsers)
+	if err != nil {
+		return nil, err
+	}
+	c := r.newClient(s.hc)
+	rng := mrand.New(mrand.NewPCG(s.seed1, s.seed2))
+	return []func(context.Context){func(ctx context.Context) { r.timing(ctx, c, users, rng) }}, nil
+}
+
+// setupFlood: Concurrency clients sign in at once (unless NoFlood), while
+// probes time refreshes and /healthz and, with FloodIPs or NoFlood, real
+// users sign in from addresses of their own.
+func setupFlood(ctx context.Context, r *runner, s *setupEnv) ([]func(context.Context), error) {
+	cfg := r.cfg
+	users, err := r.setupUsers(ctx, s.hc, FloodUsers)
+	if err != nil {
+		return nil, err
+	}
+	var workers []func(context.Context)
+	for i := range cfg.Concurrency {
+		if cfg.NoFlood {
+			break
+		}
+		c, u := r.newClient(s.hc), users[i%len(users)]
+		if cfg.FloodIPs > 0 {
+			c.forwardedFor = floodIP(i%cfg.FloodIPs, cfg.FloodOneSubnet)
+		}
+		workers = append(workers, func(ctx context.Context) {
+			for r.running(ctx) {
+				if cfg.FloodUnknown {
+					r.record(opUnknownLogin, c.signin(ctx, r.unknownLogin(), u.password))
+				} else {
+					r.record(opSignin, c.signin(ctx, u.login, u.password))
+				}
+			}
+		})
+	}
+	probes, err := r.probeWorkers(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return append(workers, probes...), nil
+}
+
+// probeWorkers returns the flood's probes, on connections of their own:
+// per probe user a refresh chain and a /healthz poller, and with FloodIPs
+// or NoFlood a real user signing in every RealUserInterval.
+func (r *runner) probeWorkers(ctx context.Context, s *setupEnv) ([]func(context.Context), error) {
+	probeHC := newHTTPClient(2*r.cfg.Probes, r.cfg.Timeout)
+	s.closers = append(s.closers, probeHC.CloseIdleConnections)
+	probeUsers, err := r.setupUsers(ctx, probeHC, r.cfg.Probes)
+	if err != nil {
+		return nil, err
+	}
+	var workers []func(context.Context)
+	r.probe[opRefresh], r.probe[opHealthz] = true, true
+	if r.cfg.FloodIPs > 0 || r.cfg.NoFlood {
+		r.probe[opRealSignin] = true
+		for i, u := range probeUsers {
+			c := r.newClient(probeHC)
+			c.forwardedFor = fmt.Sprintf("198.18.%d.1", i%256)
+			workers = append(workers, func(ctx context.Context) {
+				for r.running(ctx) {
+					r.record(opRealSignin, c.signin(ctx, u.login, u.password))
+					pause(ctx, RealUserInterval)
+				}
+			})
+		}
+	}
+	for _, u := range probeUsers {
+		c, h := r.newClient(probeHC), r.newClient(probeHC)
+		workers = append(workers,
+			func(ctx context.Context) { r.refreshProbe(ctx, c, u) },
+			func(ctx context.Context) {
+				for r.running(ctx) {
+					r.record(opHealthz, h.healthz(ctx))
+					pause(ctx, ProbeInterval)
+				}
+			})
+	}
+	return workers, nil
 }
 
 // fill checks c and sets its defaults.

@@ -80,21 +80,8 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		l.tmpDir = dir
 		db = filepath.Join(dir, "bench.db")
 	}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db}
 	l.logLevel = serverLogLevel(o.ServerArgs, o.Env)
-	helpCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	helpCmd := exec.CommandContext(helpCtx, o.Command, "serve", "--help")
-	helpCmd.Env = o.Env
-	help, _ := helpCmd.CombinedOutput()
-	cancel()
-	for _, f := range []string{"ip-rate-limit", "ip-refresh-rate-limit", "subnet-rate-limit", "shutdown-delay"} {
-		if strings.Contains(string(help), "--"+f+" ") {
-			args = append(args, "--"+f, "0")
-		}
-	}
-	args = append(args, o.ServerArgs...)
-
-	l.cmd = exec.Command(o.Command, args...)
+	l.cmd = exec.Command(o.Command, serveArgs(ctx, o, db)...)
 	l.cmd.Env = o.Env
 	l.cmd.Stderr = l.logs
 	stdout, err := l.cmd.StdoutPipe()
@@ -125,20 +112,45 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		io.Copy(io.Discard, stdout)
 	}()
 
-	fail := func(err error) (*Local, error) {
+	if err := l.waitReady(ctx, urls, started, o.StartTimeout); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("bench: starting the server: %w\n%s", err, l.logs.String())
 	}
-	deadline := time.NewTimer(o.StartTimeout)
+	return l, nil
+}
+
+// serveArgs returns the arguments of `o.Command serve`: --addr and --db,
+// then the rate limits and the shutdown delay turned off when the server's
+// help lists them, then o.ServerArgs.
+func serveArgs(ctx context.Context, o LocalOptions, db string) []string {
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db}
+	helpCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	helpCmd := exec.CommandContext(helpCtx, o.Command, "serve", "--help")
+	helpCmd.Env = o.Env
+	help, _ := helpCmd.CombinedOutput()
+	for _, f := range []string{"ip-rate-limit", "ip-refresh-rate-limit", "subnet-rate-limit", "shutdown-delay"} {
+		if strings.Contains(string(help), "--"+f+" ") {
+			args = append(args, "--"+f, "0")
+		}
+	}
+	return append(args, o.ServerArgs...)
+}
+
+// waitReady waits for the server's listening line on urls, then for a 200
+// from its /readyz, then idleSettle, and reads its idle RSS. It fails if
+// the server exits, timeout passes or ctx ends first.
+func (l *Local) waitReady(ctx context.Context, urls <-chan string, started time.Time, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	select {
 	case l.url = <-urls:
 	case <-l.exited:
-		return fail(fmt.Errorf("it exited: %v", l.waitErr))
+		return fmt.Errorf("it exited: %v", l.waitErr)
 	case <-deadline.C:
-		return fail(fmt.Errorf("no %q line within %v", listening, o.StartTimeout))
+		return fmt.Errorf("no %q line within %v", listening, timeout)
 	case <-ctx.Done():
-		return fail(ctx.Err())
+		return ctx.Err()
 	}
 	hc := &http.Client{Timeout: time.Second}
 	defer hc.CloseIdleConnections()
@@ -153,21 +165,22 @@ func StartLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		}
 		select {
 		case <-l.exited:
-			return fail(fmt.Errorf("it exited: %v", l.waitErr))
+			return fmt.Errorf("it exited: %v", l.waitErr)
 		case <-deadline.C:
-			return fail(fmt.Errorf("/readyz not 200 within %v", o.StartTimeout))
+			return fmt.Errorf("/readyz not 200 within %v", timeout)
 		case <-ctx.Done():
-			return fail(ctx.Err())
+			return ctx.Err()
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
 	if !pause(ctx, idleSettle) {
-		return fail(ctx.Err())
+		return ctx.Err()
 	}
+	var err error
 	if l.idleRSS, err = l.RSS(); err != nil {
-		return fail(err)
+		return err
 	}
-	return l, nil
+	return nil
 }
 
 // URL returns the server's base URL.

@@ -50,36 +50,9 @@ func Plot(w io.Writer, format string, title string, results []*Result) error {
 
 	blue := color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	orange := color.RGBA{R: 255, G: 127, B: 14, A: 255}
-	newPanel := func(ylabel string) *plot.Plot {
-		p := plot.New()
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.ConstantTicks(ticks)
-		p.X.Label.Text = "concurrent clients"
-		p.Y.Label.Text = ylabel
-		p.Y.Min = 0
-		p.Add(plotter.NewGrid())
-		p.Legend.Top = true
-		p.Legend.Left = true
-		return p
-	}
-	addLine := func(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dashed bool) error {
-		l, s, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return fmt.Errorf("bench: plot: %w", err)
-		}
-		l.Color, s.Color = c, c
-		l.Width = vg.Points(1.5)
-		if dashed {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
-		p.Add(l, s)
-		p.Legend.Add(name, l, s)
-		return nil
-	}
-
-	top := newPanel("requests per second")
+	top := newPanel("requests per second", ticks)
 	top.Title.Text = title
-	bottom := newPanel("latency, ms")
+	bottom := newPanel("latency, ms", ticks)
 	for _, e := range []error{
 		addLine(top, "all answers", rps, blue, false),
 		addLine(top, "successful", ok, orange, true),
@@ -111,5 +84,37 @@ func Plot(w io.Writer, format string, title string, results []*Result) error {
 	if _, err := c.WriteTo(w); err != nil {
 		return fmt.Errorf("bench: writing the plot: %w", err)
 	}
+	return nil
+}
+
+// newPanel returns an empty panel of a sweep plot: concurrency (with ticks)
+// on a logarithmic x axis, ylabel from 0 on the y axis, a grid and a legend.
+func newPanel(ylabel string, ticks []plot.Tick) *plot.Plot {
+	p := plot.New()
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Label.Text = "concurrent clients"
+	p.Y.Label.Text = ylabel
+	p.Y.Min = 0
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	p.Legend.Left = true
+	return p
+}
+
+// addLine adds xys to p as a line with points in color c, dashed or not,
+// named in the legend.
+func addLine(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dashed bool) error {
+	l, s, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return fmt.Errorf("bench: plot: %w", err)
+	}
+	l.Color, s.Color = c, c
+	l.Width = vg.Points(1.5)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	}
+	p.Add(l, s)
+	p.Legend.Add(name, l, s)
 	return nil
 }

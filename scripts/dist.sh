@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Release binaries: static authstore binaries for linux, darwin and windows
+# Release binaries: static authstore (the server and its tools) and
+# authstore-bench (the load generator) binaries for linux, darwin and windows
 # on amd64 and arm64, in dist/ (or $1), with SHA256SUMS. Build from a git
 # checkout: Go stamps the commit (vcs.revision, vcs.time, vcs.modified) and
 # the module version (the tag, or a pseudo-version) into each binary's build
@@ -19,9 +20,11 @@ for target in $targets; do
   os=${target%/*} arch=${target#*/}
   ext=
   [ "$os" = windows ] && ext=.exe
-  CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=true -ldflags "-s -w" \
-    -o "$out/authstore-$os-$arch$ext" ./cmd/authstore
+  for cmd in authstore authstore-bench; do
+    CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=true -ldflags "-s -w" \
+      -o "$out/$cmd-$os-$arch$ext" "./cmd/$cmd"
+  done
 done
 (cd "$out" && sha256sum authstore-* >SHA256SUMS)
-echo "built $(echo $targets | wc -w) binaries in $(( $(date +%s) - start ))s into $out/:"
+echo "built $(( 2 * $(echo $targets | wc -w) )) binaries in $(( $(date +%s) - start ))s into $out/:"
 (cd "$out" && ls -l authstore-* | awk '{printf "  %s %.1f MiB\n", $NF, $5/1048576}')

@@ -187,7 +187,7 @@ func openDB(ctx context.Context, c dbConfig, mode openMode, log *slog.Logger) (*
 	if isKeyValueDSN(c.DB) {
 		// Taken as a file path, it would create a file named after the
 		// password.
-		return nil, usageError{"--db: a PostgreSQL database is named by a postgres:// URL, not a key=value string"}
+		return nil, usageError{Msg: "--db: a PostgreSQL database is named by a postgres:// URL, not a key=value string"}
 	}
 	if !isPostgres(c.DB) && !isMemoryDB(c.DB) {
 		isDB, err := checkDBFile(c.DB, log)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -11,29 +10,19 @@ import (
 )
 
 // healthcheck is `authstore healthcheck [--url URL] [--timeout D]`: it GETs
-// the URL (default /healthz on the port of AUTHSTORE_ADDR, or 8080, on the
+// url (default /healthz on the port of AUTHSTORE_ADDR, or 8080, on the
 // loopback address) and returns nil on a 200, an error otherwise, so the
 // process exits 0 or 1. It lets a container image without a shell have a
 // HEALTHCHECK.
-func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", defaultHealthURL(getenv("AUTHSTORE_ADDR")), "URL to GET; healthy if it answers 200")
-	timeout := fs.Duration("timeout", 3*time.Second, "longest wait for the answer")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usageError{err.Error()}
+func healthcheck(ctx context.Context, e cmdEnv, url string, timeout time.Duration, pos []string) error {
+	if len(pos) > 0 {
+		return usageError{Msg: fmt.Sprintf("healthcheck takes no arguments, got %q", pos)}
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("healthcheck takes no arguments, got %q", fs.Args())}
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return usageError{fmt.Sprintf("--url: %v", err)}
+		return usageError{Msg: fmt.Sprintf("--url: %v", err)}
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -42,9 +31,9 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	defer res.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("unhealthy: %s answered %s", *url, res.Status)
+		return fmt.Errorf("unhealthy: %s answered %s", url, res.Status)
 	}
-	fmt.Fprintln(stdout, "healthy")
+	fmt.Fprintln(e.stdout, "healthy")
 	return nil
 }
 

@@ -6,8 +6,12 @@
 //	authstore users list|show|disable|enable|delete   manage users
 //	authstore sessions list|revoke         list or revoke sessions
 //	authstore import FILE.jsonl | --from-postgres DSN   import users
-//	authstore bench [flags]                load-test a server and report
+//	authstore healthcheck [--url URL]      GET /healthz, for a container's HEALTHCHECK
 //	authstore version                      print the version
+//
+// The load generator is a command of its own, authstore-bench. cli.go
+// declares the commands, their flags and their help; each command is in
+// the file named after it.
 package main
 
 import (
@@ -18,13 +22,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
+	"slices"
 	"syscall"
-)
 
-// version is set at build time with -ldflags "-X main.version=..."; "dev"
-// defers to the module version in the build info.
-var version = "dev"
+	"github.com/authstore/auth/internal/cmdline"
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -44,6 +46,8 @@ func main() {
 	}
 }
 
+// exitCode is the exit status for err: 0 for --help, 2 for a mistake on
+// the command line, 3 for an import that rejected rows, 1 otherwise.
 func exitCode(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -59,85 +63,106 @@ func exitCode(err error) int {
 	return 1
 }
 
-// versionLine describes this build from its build info (ok false: none):
-// the version (-ldflags -X main.version, else the module's), and the VCS
-// revision, its commit time and whether the tree had uncommitted changes,
-// when the build recorded them (go build in a checkout does; go run and
-// go test do not). Go records no build time: the commit time stands in.
-func versionLine(bi *debug.BuildInfo, ok bool) string {
-	v := version
-	if !ok {
-		return "authstore " + v
-	}
-	if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		v = bi.Main.Version
-	}
-	out := "authstore " + v
-	settings := map[string]string{}
-	for _, s := range bi.Settings {
-		settings[s.Key] = s.Value
-	}
-	if r := settings["vcs.revision"]; r != "" {
-		out += " revision " + r
-		if settings["vcs.modified"] == "true" {
-			out += " (dirty)"
-		}
-		if t := settings["vcs.time"]; t != "" {
-			out += " committed " + t
-		}
-	}
-	return out + " " + bi.GoVersion
-}
-
-// usageError is a mistake on the command line.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-const usage = `authstore: an authentication service (signup, signin, rotating refresh tokens).
-
-Usage:
-  authstore serve [flags]                run the HTTP server (authstore serve --help lists the flags)
-  authstore migrate [up|status] [flags]  apply or list database migrations
-  authstore keys list|rotate|retire       show, rotate or remove signing keys (authstore keys --help)
-  authstore users list|show|disable|enable|delete [ID-OR-LOGIN]   manage users
-  authstore sessions list USER | revoke SESSION-ID                  list or revoke sessions
-  authstore import FILE.jsonl | --from-postgres DSN                 import users, keeping IDs and hashes
-  authstore bench [flags]                load-test a server and report (authstore bench --help)
-  authstore version                      print the version
-`
+// usageError is a mistake on the command line; authstore exits with
+// status 2 for it.
+type usageError = cmdline.UsageError
 
 // run is the whole program; main only adds the process's signals, arguments,
 // environment and streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return usageError{"no command given"}
+		return usageError{Msg: "no command given"}
 	}
-	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, stderr)
-	case "migrate":
-		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "keys":
-		return keysCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "users":
-		return usersCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "sessions":
-		return sessionsCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "import":
-		return importCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "bench":
-		return benchCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "healthcheck":
-		return healthcheck(ctx, args[1:], getenv, stdout, stderr)
-	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, versionLine(debug.ReadBuildInfo()))
-		return nil
-	case "help", "--help", "-help", "-h":
-		fmt.Fprint(stdout, usage)
-		return nil
+	e := cmdEnv{getenv: getenv, stdout: stdout, stderr: stderr}
+	for _, c := range commands() {
+		if c.name == args[0] || slices.Contains(c.aliases, args[0]) {
+			return c.run(ctx, e, args[1:])
+		}
 	}
 	fmt.Fprint(stderr, usage)
-	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	return usageError{Msg: fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// run runs c with args, the arguments after its name.
+func (c command) run(ctx context.Context, e cmdEnv, args []string) error {
+	switch {
+	case c.raw != nil:
+		return c.raw(ctx, e, args)
+	case len(c.subs) > 0:
+		return c.runGroup(ctx, e, args)
+	}
+	e.name = c.name
+	name := "authstore " + c.name
+	if c.args == stdlibFlags {
+		name = c.name
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	act := c.flags(fs, e)
+	var pos []string
+	switch c.args {
+	case leadingArg:
+		if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+			pos, args = args[:1], args[1:]
+		}
+	case argsAnywhere:
+		args, pos = cmdline.SplitArgs(fs, args)
+	case stdlibFlags:
+		fs.SetOutput(e.stderr)
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return err
+			}
+			return usageError{Msg: err.Error()}
+		}
+		return act(ctx, e, fs.Args())
+	}
+	if err := cmdline.Parse(fs, args, e.getenv, e.stderr, c.help); err != nil {
+		return err
+	}
+	e.args = args
+	return act(ctx, e, pos)
+}
+
+// runGroup runs the subcommand of group c that args[0] names (or its
+// default); --help, -h or help prints the group's help and every flag of
+// every subcommand.
+func (c command) runGroup(ctx context.Context, e cmdEnv, args []string) error {
+	var word string
+	switch {
+	case c.defaultSub != "" && (len(args) == 0 || args[0] == "" || args[0][0] == '-'):
+		word = c.defaultSub
+	case len(args) == 0:
+		return usageError{Msg: c.needSub}
+	case c.defaultSub == "" && (args[0] == "--help" || args[0] == "-h" || args[0] == "help"):
+		c.printHelp(e)
+		return flag.ErrHelp
+	default:
+		word, args = args[0], args[1:]
+	}
+	for _, sub := range c.subs {
+		if sub.name == c.name+" "+word {
+			return sub.run(ctx, e, args)
+		}
+	}
+	if c.unknownSub == "" {
+		return usageError{Msg: c.needSub}
+	}
+	return usageError{Msg: fmt.Sprintf(c.unknownSub, word)}
+}
+
+// printHelp writes group c's help to e.stderr, then the flags its
+// subcommands share and those each has of its own.
+func (c command) printHelp(e cmdEnv) {
+	fmt.Fprint(e.stderr, c.help)
+	var (
+		names []string
+		sets  []*flag.FlagSet
+	)
+	for _, sub := range c.subs {
+		fs := flag.NewFlagSet("authstore "+sub.name, flag.ContinueOnError)
+		sub.flags(fs, e)
+		names, sets = append(names, "authstore "+sub.name), append(sets, fs)
+	}
+	cmdline.PrintGroupFlags(e.stderr, "authstore "+c.name, names, sets)
 }

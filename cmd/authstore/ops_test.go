@@ -6,11 +6,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -398,40 +396,6 @@ func TestFlagErrorMessages(t *testing.T) {
 	}
 }
 
-// Against a rate-limited server, bench counts only successes as
-// throughput and warns how to turn the limits off.
-func TestBenchAgainstRateLimitedServer(t *testing.T) {
-	s := startServer(t, nil, "--db", filepath.Join(t.TempDir(), "a.db"), "--ip-refresh-rate-limit", "5")
-	stdout, stderr, err := runCLI(nil, "bench", "--url", s.url, "--scenario", "refresh", "--concurrency", "2",
-		"--warmup", "0s", "--duration", "500ms", "--hash-time", "0", "--json")
-	if err != nil {
-		t.Fatalf("bench: %v\n%s", err, stderr)
-	}
-	var rep struct {
-		Requests  int64            `json:"requests"`
-		Successes int64            `json:"successes"`
-		Errors    map[string]int64 `json:"errors"`
-		OK        float64          `json:"ok_per_sec"`
-		Err       float64          `json:"errors_per_sec"`
-		Duration  float64          `json:"duration_s"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("%v\n%s", err, stdout)
-	}
-	if rep.Errors["429"] == 0 || rep.Successes >= rep.Requests {
-		t.Fatalf("the run met no rate limit: %+v", rep)
-	}
-	if want := float64(rep.Successes) / rep.Duration; math.Abs(rep.OK-want) > 1e-9 {
-		t.Errorf("ok_per_sec %v, want successes per second %v", rep.OK, want)
-	}
-	if want := float64(rep.Requests-rep.Successes) / rep.Duration; math.Abs(rep.Err-want) > 1e-9 {
-		t.Errorf("errors_per_sec %v, want %v", rep.Err, want)
-	}
-	if !strings.Contains(stderr, "429 Too Many Requests") || !strings.Contains(stderr, "--ip-rate-limit 0 --ip-refresh-rate-limit 0") {
-		t.Errorf("no rate-limit warning:\n%s", stderr)
-	}
-}
-
 // users list pages by creation time, then ID, with a cursor printed after
 // each full page.
 func TestUsersListPaging(t *testing.T) {
@@ -459,7 +423,7 @@ func TestUsersListPaging(t *testing.T) {
 		mustCLI(t, nil, "import", "--db", db, file)
 		time.Sleep(5 * time.Millisecond)
 	}
-	a, _, err := adminFlags(context.Background(), "users list", "", []string{"--db", db}, func(string) string { return "" }, io.Discard, nil)
+	a, err := adminConfig{db: dbConfig{DB: db, Timeout: 5 * time.Second, SQLiteSync: "normal"}, log: logConfig{Format: "text", Level: "info"}}.openAdmin(context.Background(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

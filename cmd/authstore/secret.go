@@ -55,7 +55,7 @@ func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, stri
 		}
 		master, source = k, keyFile
 	case isPostgres(dsn):
-		return secrets{}, "", usageError{"a PostgreSQL database needs the secret key every instance shares: set AUTHSTORE_SECRET_KEY or --secret-key-file"}
+		return secrets{}, "", usageError{Msg: "a PostgreSQL database needs the secret key every instance shares: set AUTHSTORE_SECRET_KEY or --secret-key-file"}
 	case isMemoryDB(dsn):
 		master = make([]byte, secretKeyLen)
 		if _, err := rand.Read(master); err != nil {
@@ -244,7 +244,7 @@ func loadJWTSecret(getenv func(string) string, file string) ([]byte, string, err
 	)
 	switch {
 	case env != "" && file != "":
-		return nil, "", usageError{"--signing-alg HS256: set " + jwtSecretEnv + " or --jwt-secret-file, not both"}
+		return nil, "", usageError{Msg: "--signing-alg HS256: set " + jwtSecretEnv + " or --jwt-secret-file, not both"}
 	case env != "":
 		secret, source = []byte(env), jwtSecretEnv
 	case file != "":
@@ -262,10 +262,10 @@ func loadJWTSecret(getenv func(string) string, file string) ([]byte, string, err
 		b = bytes.TrimSuffix(b, []byte("\r"))
 		secret, source = b, file
 	default:
-		return nil, "", usageError{"--signing-alg HS256 needs the shared secret: set " + jwtSecretEnv + " or --jwt-secret-file"}
+		return nil, "", usageError{Msg: "--signing-alg HS256 needs the shared secret: set " + jwtSecretEnv + " or --jwt-secret-file"}
 	}
 	if len(secret) < token.MinHMACSecretLen {
-		return nil, "", usageError{fmt.Sprintf("the HS256 secret from %s is %d bytes; it must be at least %d (try: openssl rand -base64 48)", source, len(secret), token.MinHMACSecretLen)}
+		return nil, "", usageError{Msg: fmt.Sprintf("the HS256 secret from %s is %d bytes; it must be at least %d (try: openssl rand -base64 48)", source, len(secret), token.MinHMACSecretLen)}
 	}
 	return secret, source, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/authstore/auth/httpapi"
 	"github.com/authstore/auth/metrics"
 	"github.com/authstore/auth/password"
+	"github.com/authstore/auth/sqlstore"
 	"github.com/authstore/auth/token"
 )
 
@@ -28,98 +28,139 @@ const shutdownWait = 15 * time.Second
 // the database: for --shutdown-delay /readyz answers 503 and every response
 // closes its connection while requests are still served; then the listener
 // closes and in-flight requests get up to shutdownWait to finish.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseServeFlags(args, getenv, stderr)
+func serve(ctx context.Context, e cmdEnv, cfg serveConfig) error {
+	log := cfg.logger(e.stderr)
+	setMemoryLimit(cfg.MemoryLimit, e.getenv, log)
+	a, err := newApp(ctx, cfg, e.getenv, log)
 	if err != nil {
 		return err
 	}
-	log := cfg.logger(stderr)
-	setMemoryLimit(cfg.MemoryLimit, getenv, log)
+	defer a.close()
+	handler := a.handler
+
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log.Info("authstore listening", "addr", ln.Addr().String(), "db", describeDSN(cfg.db.DB),
+		"alg", cfg.SigningAlg, "kid", a.kid, "secret_key", a.secretSource, "version", version)
+	fmt.Fprintf(e.stdout, "authstore listening on http://%s\n", ln.Addr())
+	return serveUntilDone(ctx, srv, ln, a.svc.Drain, cfg.ShutdownDelay, log)
+}
+
+// serveUntilDone serves ln with srv until ctx is done, then drains: for
+// delay, drain has been called (/readyz answers 503, connections close
+// after each response) and requests are still served; then srv shuts down,
+// giving in-flight requests up to shutdownWait.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, drain func(), delay time.Duration, log *slog.Logger) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	if delay > 0 {
+		// The drain: /readyz answers 503 so that load balancers stop
+		// sending, while the listener stays open and every request is
+		// still served, each keep-alive connection closing after its
+		// next response. A second signal kills the process (see main).
+		log.Info("draining", "delay", delay.String())
+		drain()
+		select {
+		case <-time.After(delay):
+		case err := <-served:
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	log.Info("shutting down", "wait", shutdownWait.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		// Requests still running past the wait are cut off before the
+		// database closes under them.
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// app is the authstore server, built and ready to serve.
+type app struct {
+	handler      http.Handler
+	svc          *auth.Service // drained at shutdown
+	kid          string        // the active signing key, for the start log
+	secretSource string        // where the secret key came from, for the start log
+	closers      []func()      // close runs them last first
+}
+
+// close stops the app's background work and closes its database.
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// newApp opens the database (migrating it unless --no-migrate), loads the
+// secrets and the signing keys, starts the key reloads and the
+// housekeeping, and builds the service and its HTTP handler. The caller
+// must close the app once its handler is no longer served; on error,
+// everything opened is closed already. At about 85 lines it is over the
+// usual 80: most of it is the auth.Config and httpapi.Config literals, one
+// field a line, kept whole so that the service's wiring reads in one place.
+func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger) (_ *app, err error) {
+	a := &app{}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	// The HS256 secret is checked before the database is opened, so that a
+	// missing one migrates nothing.
 	var (
 		jwtSecret []byte
 		jwtSource string
 	)
 	if cfg.SigningAlg == token.HS256 {
 		if jwtSecret, jwtSource, err = loadJWTSecret(getenv, cfg.JWTSecretFile); err != nil {
-			return err
+			return nil, err
 		}
 	}
-
-	// A SQLite database is opened before its key file is made, so that a
-	// --db it refuses leaves no key file behind. PostgreSQL makes no file:
-	// its secret is checked first, so that a missing one migrates nothing.
-	var (
-		sec          secrets
-		secretSource string
-	)
-	if isPostgres(cfg.db.DB) {
-		if sec, secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
-			return err
-		}
-	}
-	mode := openMigrate
-	if cfg.NoMigrate {
-		mode = openExisting
-	}
-	db, err := openDB(ctx, cfg.db, mode, log)
+	db, sec, err := openStore(ctx, cfg, getenv, log, a)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
-	if !isPostgres(cfg.db.DB) {
-		if sec, secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
-			return err
-		}
-	}
-
 	keysCtx, stopKeys := context.WithCancel(ctx)
-	defer stopKeys()
-	var (
-		signer auth.AccessTokenSigner
-		jwks   func() []byte
-		kid    string
-	)
-	if cfg.SigningAlg == token.HS256 {
-		// The compatibility mode signs with the shared secret only: the
-		// stored keys neither sign nor verify, and nothing rotates.
-		h, err := token.NewHMAC(jwtSecret, nil)
-		clear(jwtSecret)
-		if err != nil {
-			return usageError{err.Error()}
-		}
-		signer, jwks = h, h.JWKS
-		log.Info("signing access tokens with HS256 and the shared secret; the JWKS is empty and keys do not rotate", "jwt_secret", jwtSource)
-	} else {
-		sealer, err := token.NewSealer(sec.keySeal)
-		if err != nil {
-			return err
-		}
-		keys, err := token.LoadKeys(ctx, token.KeysConfig{
-			Store:           db,
-			Sealer:          sealer,
-			Algorithm:       cfg.SigningAlg,
-			ActivationDelay: cfg.keys.ActivationDelay,
-			Retention:       retention(cfg.AccessTTL, cfg.keys),
-			Rotation:        cfg.keys.Rotation,
-			Reload:          cfg.keys.Reload,
-			Logger:          log,
-		})
-		if err != nil {
-			return fmt.Errorf("signing keys: %w", err)
-		}
-		go keys.Run(keysCtx)
-		signer, jwks, kid = keys, keys.JWKS, keys.ActiveKID()
+	a.closers = append(a.closers, stopKeys)
+	signer, jwks, kid, err := newSigner(ctx, keysCtx, cfg, db, sec, jwtSecret, jwtSource, log)
+	if err != nil {
+		return nil, err
 	}
 
-	var common auth.PasswordBlocklist
-	if !cfg.AllowCommon {
-		blocklist, err := loadBlocklist(cfg.PasswordBlocklist)
-		if err != nil {
-			return err
-		}
-		common = blocklist
-	} else {
-		log.Warn("the common-password check is off (--allow-common-passwords): signup accepts passwords such as 12345678")
+	common, err := commonPasswords(cfg, log)
+	if err != nil {
+		return nil, err
 	}
 	var svc *auth.Service // read by the metrics at each scrape, once set
 	m := metrics.New(metrics.Sources{
@@ -152,11 +193,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger:            log,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go housekeeping(keysCtx, svc, log)
-	proxies, _ := cfg.trustedProxies() // checked by parseServeFlags
-	handler := httpapi.NewServer(httpapi.Config{
+	proxies, _ := cfg.trustedProxies() // checked by serveConfig.check
+	a.handler = httpapi.NewServer(httpapi.Config{
 		TrustedProxies: proxies,
 		Observe:        m.ObserveRequest,
 		Metrics:        metricsHandler(cfg.Metrics, m),
@@ -171,66 +212,79 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IPRefreshRateLimit: cfg.IPRefreshLimit,
 		SubnetRateLimit:    cfg.SubnetRateLimit,
 	}, svc)
+	a.svc, a.kid = svc, kid
+	return a, nil
+}
 
-	if cfg.PprofAddr != "" {
-		stopPprof, err := servePprof(cfg.PprofAddr, log)
-		if err != nil {
-			return err
+// openStore loads the secrets and opens the database, migrating it unless
+// --no-migrate; a.closers gets the database's Close and a.secretSource
+// where the secret key came from. A SQLite database is opened before its
+// key file is made, so that a --db it refuses leaves no key file behind.
+// PostgreSQL makes no file: its secret is checked first, so that a missing
+// one migrates nothing.
+func openStore(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger, a *app) (*sqlstore.DB, secrets, error) {
+	var (
+		sec secrets
+		err error
+	)
+	if isPostgres(cfg.db.DB) {
+		if sec, a.secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
+			return nil, sec, err
 		}
-		defer stopPprof()
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	mode := openMigrate
+	if cfg.NoMigrate {
+		mode = openExisting
+	}
+	db, err := openDB(ctx, cfg.db, mode, log)
 	if err != nil {
-		return fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
+		return nil, sec, err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	log.Info("authstore listening", "addr", ln.Addr().String(), "db", describeDSN(cfg.db.DB),
-		"alg", cfg.SigningAlg, "kid", kid, "secret_key", secretSource, "version", version)
-	fmt.Fprintf(stdout, "authstore listening on http://%s\n", ln.Addr())
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	if cfg.ShutdownDelay > 0 {
-		// The drain: /readyz answers 503 so that load balancers stop
-		// sending, while the listener stays open and every request is
-		// still served, each keep-alive connection closing after its
-		// next response. A second signal kills the process (see main).
-		log.Info("draining", "delay", cfg.ShutdownDelay.String())
-		svc.Drain()
-		select {
-		case <-time.After(cfg.ShutdownDelay):
-		case err := <-served:
-			return fmt.Errorf("serve: %w", err)
+	a.closers = append(a.closers, func() { db.Close() })
+	if !isPostgres(cfg.db.DB) {
+		if sec, a.secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
+			return nil, sec, err
 		}
 	}
-	log.Info("shutting down", "wait", shutdownWait.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		// Requests still running past the wait are cut off before the
-		// database closes under them.
-		srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
+	return db, sec, nil
+}
+
+// newSigner returns what signs access tokens, the JWKS and the active key
+// ID: with HS256 the shared secret jwtSecret (cleared), else the stored
+// keys, reloaded and rotated until keysCtx is done.
+func newSigner(ctx, keysCtx context.Context, cfg serveConfig, db *sqlstore.DB, sec secrets, jwtSecret []byte, jwtSource string, log *slog.Logger) (signer auth.AccessTokenSigner, jwks func() []byte, kid string, err error) {
+	if cfg.SigningAlg == token.HS256 {
+		// The compatibility mode signs with the shared secret only: the
+		// stored keys neither sign nor verify, and nothing rotates.
+		h, err := token.NewHMAC(jwtSecret, nil)
+		clear(jwtSecret)
+		if err != nil {
+			return nil, nil, "", usageError{Msg: err.Error()}
+		}
+		signer, jwks = h, h.JWKS
+		log.Info("signing access tokens with HS256 and the shared secret; the JWKS is empty and keys do not rotate", "jwt_secret", jwtSource)
+	} else {
+		sealer, err := token.NewSealer(sec.keySeal)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		keys, err := token.LoadKeys(ctx, token.KeysConfig{
+			Store:           db,
+			Sealer:          sealer,
+			Algorithm:       cfg.SigningAlg,
+			ActivationDelay: cfg.keys.ActivationDelay,
+			Retention:       retention(cfg.AccessTTL, cfg.keys),
+			Rotation:        cfg.keys.Rotation,
+			Reload:          cfg.keys.Reload,
+			Logger:          log,
+		})
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("signing keys: %w", err)
+		}
+		go keys.Run(keysCtx)
+		signer, jwks, kid = keys, keys.JWKS, keys.ActiveKID()
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	log.Info("stopped")
-	return nil
+	return signer, jwks, kid, nil
 }
 
 // housekeepingInterval is how often serve purges dead rows.
@@ -259,6 +313,17 @@ func housekeeping(ctx context.Context, svc *auth.Service, log *slog.Logger) {
 			log.Info("purged sessions", "deleted", n)
 		}
 	}
+}
+
+// commonPasswords returns the passwords signup refuses as too common: the
+// built-in list plus --password-blocklist, or none with
+// --allow-common-passwords (logged as a warning).
+func commonPasswords(cfg serveConfig, log *slog.Logger) (auth.PasswordBlocklist, error) {
+	if cfg.AllowCommon {
+		log.Warn("the common-password check is off (--allow-common-passwords): signup accepts passwords such as 12345678")
+		return nil, nil
+	}
+	return loadBlocklist(cfg.PasswordBlocklist)
 }
 
 // loadBlocklist returns the built-in list of common passwords plus the

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/authstore/auth/bench"
+	"github.com/authstore/auth/internal/cmdline"
+	"github.com/authstore/auth/password"
+)
+
+// loadTest times the hashing ceiling, starts a server unless cfg.URL names
+// one, runs the scenario at each concurrency and writes the report to
+// stdout, progress to stderr, and the plot if asked.
+func loadTest(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
+	ceiling, err := measureCeiling(ctx, cfg.HashTime, stderr)
+	if err != nil {
+		return err
+	}
+	url := cfg.URL
+	var local *bench.Local
+	if url == "" {
+		if local, err = startServer(ctx, cfg, stderr); err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := local.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		url = local.URL()
+	}
+	results, err := runAll(ctx, cfg, url, local, ceiling, stderr)
+	if err != nil {
+		return err
+	}
+	if err := writeReport(stdout, cfg, results); err != nil {
+		return fmt.Errorf("bench: writing the report: %w", err)
+	}
+	if w := bench.RateLimitWarning(results); w != "" {
+		fmt.Fprintln(stderr, w)
+	}
+	if cfg.Plot != "" {
+		if err := writePlot(cfg, results); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "plot written to %s\n", cfg.Plot)
+	}
+	return nil
+}
+
+// measureCeiling times argon2id at the server's parameters for d on every
+// CPU; d 0 skips it and returns nil.
+func measureCeiling(ctx context.Context, d time.Duration, stderr io.Writer) (*bench.Ceiling, error) {
+	if d <= 0 {
+		return nil, nil
+	}
+	p := password.OWASP()
+	fmt.Fprintf(stderr, "timing argon2id (m=%d,t=%d,p=%d) on %d CPUs for %v\n", p.Memory, p.Time, p.Threads, runtime.GOMAXPROCS(0), d)
+	ceiling, err := bench.MeasureCeiling(ctx, p, d)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "hash ceiling: %.1f ms per hash, %.1f hashes/s\n", ceiling.HashMillis, ceiling.PerSecond)
+	return ceiling, nil
+}
+
+// startServer starts `authstore serve` (cfg.ServerBin) with cfg.ServerArgs
+// and a temporary database. The caller must close it.
+func startServer(ctx context.Context, cfg config, stderr io.Writer) (*bench.Local, error) {
+	bin, err := serverBinary(cfg.ServerBin)
+	if err != nil {
+		return nil, err
+	}
+	local, err := bench.StartLocal(ctx, bench.LocalOptions{Command: bin, ServerArgs: cfg.ServerArgs})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "server %s (pid %d) ready %.0f ms after start, idle RSS %.1f MiB, log level %s\n",
+		local.URL(), local.PID(), float64(local.StartToReady())/float64(time.Millisecond), float64(local.IdleRSS())/(1<<20), local.LogLevel())
+	return local, nil
+}
+
+// serverBinary returns the authstore executable to start: bin when set,
+// else authstore beside this executable, else authstore on PATH.
+func serverBinary(bin string) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	name := "authstore"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", cmdline.Usage("no authstore executable beside authstore-bench or on PATH to start the server: name it with --server-bin, or give --url")
+}
+
+// runAll runs the scenario once per concurrency of the sweep (once at
+// cfg.Concurrency without one) against url; local, when not nil, is the
+// server bench started, whose process is measured.
+func runAll(ctx context.Context, cfg config, url string, local *bench.Local, ceiling *bench.Ceiling, stderr io.Writer) ([]*bench.Result, error) {
+	concurrencies := cfg.sweep
+	if len(concurrencies) == 0 {
+		concurrencies = []int{cfg.Concurrency}
+	}
+	var results []*bench.Result
+	for _, n := range concurrencies {
+		rc := bench.Config{
+			URL:            url,
+			Scenario:       cfg.Scenario,
+			Concurrency:    n,
+			Duration:       cfg.Duration,
+			Warmup:         cfg.Warmup,
+			Timeout:        cfg.Timeout,
+			Probes:         cfg.Probes,
+			FloodUnknown:   cfg.FloodLogins == "unknown",
+			FloodIPs:       cfg.FloodIPs,
+			FloodOneSubnet: cfg.FloodSubnet,
+			NoFlood:        cfg.NoFlood,
+			Progress:       stderr,
+			Ceiling:        ceiling,
+		}
+		if local != nil {
+			rc.Server = local
+		}
+		shown := n
+		if shown == 0 || cfg.Scenario == bench.Timing {
+			shown = bench.ScenarioConcurrency(cfg.Scenario)
+		}
+		fmt.Fprintf(stderr, "scenario %s, concurrency %d: setting up, then %v warm-up and %v measured\n",
+			cfg.Scenario, shown, cfg.Warmup, cfg.Duration)
+		res, err := bench.Run(ctx, rc)
+		if err != nil {
+			if local != nil {
+				return nil, fmt.Errorf("%w\nserver log (end):\n%s", err, local.Logs())
+			}
+			return nil, err
+		}
+		if local != nil && res.Server != nil {
+			s := local.Stats()
+			res.Server.IdleRSSBytes, res.Server.StartToReadyMillis, res.Server.LogLevel = s.IdleRSSBytes, s.StartToReadyMillis, s.LogLevel
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// writeReport writes the results to w: one JSON object with --json (the
+// result, or the scenario and the sweep's results), else the table.
+func writeReport(w io.Writer, cfg config, results []*bench.Result) error {
+	if !cfg.JSON {
+		return bench.WriteTable(w, results)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	var v any = results[0]
+	if len(cfg.sweep) > 0 {
+		v = struct {
+			Scenario string          `json:"scenario"`
+			Sweep    []*bench.Result `json:"sweep"`
+		}{cfg.Scenario, results}
+	}
+	return enc.Encode(v)
+}
+
+// writePlot draws the sweep into cfg.Plot.
+func writePlot(cfg config, results []*bench.Result) (err error) {
+	f, err := os.Create(cfg.Plot)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("bench: %w", cerr)
+		}
+	}()
+	title := fmt.Sprintf("authstore %s, %d CPUs, %v per point", cfg.Scenario, runtime.NumCPU(), cfg.Duration)
+	return bench.Plot(f, cfg.plotFormat, title, results)
+}
