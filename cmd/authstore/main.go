@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/authstore/auth/internal/cmdline"
@@ -102,7 +103,10 @@ func (c command) run(ctx context.Context, e cmdEnv, args []string) error {
 	var pos []string
 	switch c.args {
 	case leadingArg:
-		if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		switch {
+		case len(args) > 1 && args[0] == "--":
+			pos, args = args[1:2], args[2:]
+		case len(args) > 0 && isLeadingArg(fs, args[0]):
 			pos, args = args[:1], args[1:]
 		}
 	case argsAnywhere:
@@ -122,6 +126,21 @@ func (c command) run(ctx context.Context, e cmdEnv, args []string) error {
 	}
 	e.args = args
 	return act(ctx, e, pos)
+}
+
+// isLeadingArg reports whether a, the first argument of a leadingArg command,
+// is its positional argument rather than a flag: any word that is not a flag
+// fs defines nor a request for help, so a key id starting with "-" is taken
+// as one.
+func isLeadingArg(fs *flag.FlagSet, a string) bool {
+	if a == "" {
+		return false
+	}
+	if a[0] != '-' {
+		return true
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return name != "" && name != "h" && name != "help" && fs.Lookup(name) == nil
 }
 
 // runGroup runs the subcommand of group c that args[0] names (or its

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,5 +67,37 @@ func TestKeysRetireCommand(t *testing.T) {
 		if _, err := cli(t, nil, args...); exitCode(err) != 2 {
 			t.Errorf("authstore %v: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// A key id is base64url, so one in 64 starts with "-": it is still the
+// argument of keys retire, not an unknown flag.
+func TestKeysRetireTakesADashedKID(t *testing.T) {
+	fs := flag.NewFlagSet("authstore keys retire", flag.ContinueOnError)
+	fs.Bool("now", false, "")
+	fs.String("db", "", "")
+	tests := []struct {
+		arg  string
+		want bool
+	}{
+		{"W0-6SRRDBx6pmR-gO4WSKcZUEQurds1TZVS-Hug7ZMs", true},
+		{"-6SRRDBx6pmR-gO4WSKcZUEQurds1TZVS-Hug7ZMsW0", true},
+		{"--now", false},
+		{"-now", false},
+		{"--db=x.db", false},
+		{"-h", false},
+		{"--help", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := isLeadingArg(fs, tt.arg); got != tt.want {
+			t.Errorf("isLeadingArg(%q) = %v, want %v", tt.arg, got, tt.want)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "a.db")
+	mustCLI(t, nil, "migrate", "up", "--db", db)
+	_, err := cli(t, nil, "keys", "retire", "-no-such-key", "--db", db)
+	if err == nil || !strings.Contains(err.Error(), `no signing key "-no-such-key"`) {
+		t.Errorf("retire of a dashed unknown kid: %v, want it looked up", err)
 	}
 }
