@@ -51,9 +51,10 @@ func (a *Admin) audit(ctx context.Context, event string, attrs ...slog.Attr) {
 	a.log.LogAttrs(ctx, slog.LevelInfo, "audit", append([]slog.Attr{slog.String("event", event), slog.String("by", "admin")}, attrs...)...)
 }
 
-// Users returns up to limit users with an ID greater than after, by ID.
-func (a *Admin) Users(ctx context.Context, after string, limit int) ([]User, error) {
-	return a.store.Users(ctx, after, limit)
+// Users returns up to limit users created after the user at (createdAt,
+// id), in creation order: see UserStore.Users.
+func (a *Admin) Users(ctx context.Context, createdAt time.Time, id string, limit int) ([]User, error) {
+	return a.store.Users(ctx, createdAt, id, limit)
 }
 
 // User finds a user by ID, or else by login (any case). It returns an error

@@ -43,8 +43,11 @@ type UserStore interface {
 	KeysTaken(ctx context.Context, loginKey, loginSkeleton, emailKey string) (login, email bool, err error)
 	// SetPasswordHash replaces the password hash of user id, or returns ErrNotFound.
 	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
-	// Users returns up to limit users whose ID is greater than after, by ID.
-	Users(ctx context.Context, after string, limit int) ([]User, error)
+	// Users returns up to limit users created after the user at
+	// (createdAt, id), in the order (created_at, id): keyset pagination,
+	// stable under inserts. The zero time and "" start at the first user;
+	// a limit below 1 returns none.
+	Users(ctx context.Context, createdAt time.Time, id string, limit int) ([]User, error)
 	// SetUserDisabled sets DisabledAt of user id to at (the zero time
 	// enables the user) and UpdatedAt to now, or returns ErrNotFound.
 	SetUserDisabled(ctx context.Context, id string, at, now time.Time) error

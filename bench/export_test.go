@@ -8,3 +8,6 @@ var (
 )
 
 var ServerLogLevel = serverLogLevel
+
+// Count returns how many durations were recorded.
+func (h *Histogram) Count() uint64 { return h.n.Load() }

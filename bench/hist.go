@@ -59,9 +59,6 @@ func (h *Histogram) Record(d time.Duration) {
 	}
 }
 
-// Count returns how many durations were recorded.
-func (h *Histogram) Count() uint64 { return h.n.Load() }
-
 // Max returns the largest recorded duration, exactly; 0 when empty.
 func (h *Histogram) Max() time.Duration { return time.Duration(h.max.Load()) }
 

@@ -54,3 +54,10 @@ func NewServerSuspects(cfg Config, svc *auth.Service) (http.Handler, func(ip str
 	h, sus := newServer(cfg, svc)
 	return h, func(ip string) bool { return sus.has(netip.MustParseAddr(ip).Unmap()) }
 }
+
+// size returns how many keys l holds.
+func (l *ipLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.keys)
+}

@@ -75,13 +75,6 @@ func (l *ipLimiter) allow(key netip.Addr, now time.Time) (state rateLimit, retry
 	return state, 0, true
 }
 
-// size returns how many keys l holds.
-func (l *ipLimiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.keys)
-}
-
 type tatEntry struct {
 	key   netip.Addr
 	tat   time.Time

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/authstore/auth"
@@ -107,16 +108,22 @@ func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, at time.Time
 	return db.update(ctx, "set password hash", db.q.setPasswordHash, hash, millis(at), id)
 }
 
-// Users returns up to limit users whose ID is greater than after (bytewise),
-// by ID; a limit below 1 returns none.
-func (db *DB) Users(ctx context.Context, after string, limit int) ([]auth.User, error) {
+// Users returns up to limit users created after the user at (createdAt,
+// id) in the order (created_at, id); the zero time and "" start at the
+// first user, and a limit below 1 returns none. It is for the admin
+// listing, which scans the table (there is no index on created_at).
+func (db *DB) Users(ctx context.Context, createdAt time.Time, id string, limit int) ([]auth.User, error) {
 	const op = "users"
 	if limit < 1 {
 		return nil, nil
 	}
 	ctx, cancel := db.call(ctx)
 	defer cancel()
-	rows, err := db.query(ctx, db.q.users, after, limit)
+	at := int64(math.MinInt64)
+	if !createdAt.IsZero() {
+		at = millis(createdAt)
+	}
+	rows, err := db.query(ctx, db.q.users, at, at, id, limit)
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}

@@ -240,10 +240,13 @@ func testCreateDisabledUser(t *testing.T, s auth.UserStore) {
 func testUsers(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	var users []*auth.User
+	// Created in the order of their numbers, the last two at one instant,
+	// which their IDs then order; inserted in another order.
 	for n := range 5 {
-		users = append(users, newUser(n+1))
+		u := newUser(n + 1)
+		u.CreatedAt = at(time.Duration(min(n, 3)) * time.Minute)
+		users = append(users, u)
 	}
-	// Inserted out of ID order.
 	for _, i := range []int{3, 0, 4, 2, 1} {
 		mustCreateUser(t, s, users[i])
 	}
@@ -254,27 +257,31 @@ func testUsers(t *testing.T, s auth.UserStore) {
 
 	tests := []struct {
 		name  string
-		after string
+		after *auth.User // nil: from the start
 		limit int
 		want  []*auth.User
 	}{
-		{"first page", "", 2, users[0:2]},
-		{"second page", users[1].ID, 2, users[2:4]},
-		{"last page", users[3].ID, 2, users[4:5]},
-		{"past the end", users[4].ID, 2, nil},
-		{"all", "", 100, users},
-		{"after an absent id", users[2].ID + "x", 100, users[3:]},
-		{"zero limit", "", 0, nil},
-		{"negative limit", "", -1, nil},
+		{"first page", nil, 2, users[0:2]},
+		{"second page", users[1], 2, users[2:4]},
+		{"last page", users[3], 2, users[4:5]},
+		{"past the end", users[4], 2, nil},
+		{"all", nil, 100, users},
+		{"zero limit", nil, 0, nil},
+		{"negative limit", nil, -1, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Users(t.Context(), tt.after, tt.limit)
+			var createdAt time.Time
+			var id string
+			if tt.after != nil {
+				createdAt, id = tt.after.CreatedAt, tt.after.ID
+			}
+			got, err := s.Users(t.Context(), createdAt, id, tt.limit)
 			if err != nil {
-				t.Fatalf("Users(%q, %d): %v", tt.after, tt.limit, err)
+				t.Fatalf("Users(%q, %d): %v", id, tt.limit, err)
 			}
 			if len(got) != len(tt.want) {
-				t.Fatalf("Users(%q, %d) = %d users, want %d", tt.after, tt.limit, len(got), len(tt.want))
+				t.Fatalf("Users(%q, %d) = %d users, want %d", id, tt.limit, len(got), len(tt.want))
 			}
 			for i := range got {
 				checkUser(t, &got[i], tt.want[i])

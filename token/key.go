@@ -31,9 +31,6 @@ const (
 // signing cost.
 const RSABits = 2048
 
-// Algorithms lists the supported signing algorithms.
-func Algorithms() []string { return []string{EdDSA, ES256, RS256} }
-
 // GenerateKey returns a new signing key for alg (EdDSA, ES256 or RS256),
 // created at now. Its ID is the RFC 7638 SHA-256 thumbprint of its public
 // key, base64url without padding. Private is the PKCS#8 DER of the private

@@ -427,7 +427,7 @@ func TestUsersListPaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := a.db.UsersByCreation(context.Background(), time.Time{}, "", 100)
+	all, err := a.Users(context.Background(), time.Time{}, "", 100)
 	a.db.Close()
 	if err != nil || len(all) != 24 {
 		t.Fatalf("%d users, %v", len(all), err)

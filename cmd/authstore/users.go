@@ -35,7 +35,7 @@ func usersList(ctx context.Context, e cmdEnv, c adminConfig, after string, limit
 		return err
 	}
 	// One more than the page tells whether there is a next page.
-	list, err := a.db.UsersByCreation(ctx, at, id, limit+1)
+	list, err := a.Users(ctx, at, id, limit+1)
 	if err != nil {
 		return err
 	}
