@@ -31,7 +31,13 @@ type User struct {
 	// DisabledAt is when an administrator disabled the user, zero while the
 	// user is enabled. A disabled user cannot sign in or refresh.
 	DisabledAt time.Time
+	// EmailVerifiedAt is when the user proved to receive mail at Email
+	// (or an administrator or an import said so), zero while unverified.
+	EmailVerifiedAt time.Time
 }
+
+// EmailVerified reports whether the user's address is verified.
+func (u *User) EmailVerified() bool { return !u.EmailVerifiedAt.IsZero() }
 
 // Disabled reports whether the user has been disabled.
 func (u *User) Disabled() bool { return !u.DisabledAt.IsZero() }

@@ -20,6 +20,7 @@ const (
 	KindBusy                        // the server is saturated, retry later: 503
 	KindUnavailable                 // a dependency (the database) is down: 503
 	KindTooManyRequests             // a throttle refused the request: 429, with Error.RetryAfter
+	KindForbidden                   // the credentials are right but the account may not do this: 403
 )
 
 func (k Kind) String() string {
@@ -38,6 +39,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case KindTooManyRequests:
 		return "too many requests"
+	case KindForbidden:
+		return "forbidden"
 	}
 	return "internal"
 }
@@ -123,6 +126,13 @@ var (
 	ErrEmptyBearer       = &Error{Kind: KindUnauthorized, Message: "Unauthorised user (empty bearer token)"}
 	ErrSessionNotFound   = &Error{Kind: KindNotFound, Message: "Session not found"}
 	ErrBusy              = &Error{Kind: KindBusy, Message: "Service busy, please retry"}
+	// ErrInvalidLink answers a used, expired, superseded or unknown
+	// account token (reset, verification or email change).
+	ErrInvalidLink = &Error{Kind: KindInvalid, Message: "Invalid or expired link"}
+	// ErrEmailNotVerified refuses the signin of an unverified account when
+	// Config.RequireVerifiedEmail is set, after its password was found
+	// correct.
+	ErrEmailNotVerified = &Error{Kind: KindForbidden, Message: "Email not verified"}
 	// ErrTooManyRequests is the wording of every throttle refusal. A refusal
 	// is a new *Error of the same Kind and Message carrying its RetryAfter;
 	// test for it with IsKind(err, KindTooManyRequests).

@@ -124,8 +124,8 @@ func (w watchedStore) CreateUser(ctx context.Context, u *User) error {
 	return w.done(w.Store.CreateUser(ctx, u))
 }
 
-func (w watchedStore) CreateUserWithSession(ctx context.Context, u *User, s *Session) error {
-	return w.done(w.Store.CreateUserWithSession(ctx, u, s))
+func (w watchedStore) CreateUserWithSession(ctx context.Context, u *User, s *Session, mail *AccountMail) error {
+	return w.done(w.Store.CreateUserWithSession(ctx, u, s, mail))
 }
 
 func (w watchedStore) SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error {

@@ -31,11 +31,11 @@ func (s *brokenWrites) AddLoginFailure(ctx context.Context, key string, at, forg
 	return s.Store.AddLoginFailure(ctx, key, at, forget)
 }
 
-func (s *brokenWrites) CreateUserWithSession(ctx context.Context, u *auth.User, sess *auth.Session) error {
+func (s *brokenWrites) CreateUserWithSession(ctx context.Context, u *auth.User, sess *auth.Session, mail *auth.AccountMail) error {
 	if err := s.fail(); err != nil {
 		return err
 	}
-	return s.Store.CreateUserWithSession(ctx, u, sess)
+	return s.Store.CreateUserWithSession(ctx, u, sess, mail)
 }
 
 // Ready follows whether writes succeed, not only whether the database

@@ -83,9 +83,33 @@ type Config struct {
 	// a client that retries at once on 503, leaving the CPUs to hashing.
 	PasswordCheckWait time.Duration
 	// OnEvent, if set, is called with the name of every audit event
-	// (signup, signin, signin_failed, signin_throttled, refresh_reuse,
-	// logout, session_revoked, logout_all), for metrics. It must not block.
+	// (signup, signin, signin_failed, signin_throttled, signin_unverified,
+	// refresh_reuse, logout, session_revoked, logout_all, and those of
+	// accounts.go), for metrics. It must not block.
 	OnEvent func(event string)
+
+	// MailSealer seals the payloads of outbox messages, whose links hold
+	// raw tokens, with a key that is not in the database (token.Sealer
+	// under its own key). Nil means no mail can be sent: the endpoints
+	// that send mail fail, and SendVerification must be false.
+	MailSealer MailSealer
+	// ResetURL and VerifyURL are the templates of the links mailed for a
+	// password reset and for an email verification or change: "{token}" is
+	// replaced by the URL-escaped token. Defaults DefaultResetURL and
+	// DefaultVerifyURL.
+	ResetURL, VerifyURL string
+	// ResetTTL is the lifetime of a reset link (default 30m); VerifyTTL
+	// that of a verification or email change link (default 24h).
+	ResetTTL, VerifyTTL time.Duration
+	// MailThrottle bounds the mails requested per address; its zero fields
+	// take DefaultMailThrottle's values.
+	MailThrottle MailThrottle
+	// SendVerification makes signup mail a verification link, stored with
+	// the new user.
+	SendVerification bool
+	// RequireVerifiedEmail refuses the signin of an unverified account
+	// with ErrEmailNotVerified, after its password is found correct.
+	RequireVerifiedEmail bool
 }
 
 // Service holds every rule of authstore. It is safe for concurrent use.
@@ -95,8 +119,10 @@ type Service struct {
 	log     *slog.Logger
 	// gate admits signups and signins and bounds their hashing.
 	gate *gate
-	// throttleMAC keys throttleKey.
-	throttleMAC []byte
+	// throttleMAC keys throttleKey; mailMAC keys mailKey.
+	throttleMAC, mailMAC []byte
+	// mail builds account tokens and their messages.
+	mail mailer
 	// writes is the outcome of recent writes, for Ready.
 	writes writeHealth
 }
@@ -146,11 +172,22 @@ func NewService(cfg Config) (*Service, error) {
 	if err := checkThrottle(&cfg); err != nil {
 		return nil, err
 	}
+	if err := checkMail(&cfg); err != nil {
+		return nil, err
+	}
 	svc := &Service{cfg: cfg, refresh: newRefreshCodec(cfg.RefreshKey), log: log}
 	svc.cfg.Store = watchedStore{Store: cfg.Store, h: &svc.writes, now: svc.now}
 	km := hmac.New(sha256.New, cfg.RefreshKey)
 	km.Write([]byte("authstore login throttle key v1"))
 	svc.throttleMAC = km.Sum(nil)
+	mm := hmac.New(sha256.New, cfg.RefreshKey)
+	mm.Write([]byte("authstore mail throttle key v1"))
+	svc.mailMAC = mm.Sum(nil)
+	svc.mail = mailer{
+		sealer: cfg.MailSealer, rand: cfg.Rand,
+		resetURL: cfg.ResetURL, verifyURL: cfg.VerifyURL,
+		resetTTL: cfg.ResetTTL, verifyTTL: cfg.VerifyTTL,
+	}
 	if svc.cfg.PasswordHashes <= 0 {
 		svc.cfg.PasswordHashes = runtime.NumCPU()
 	}
@@ -203,7 +240,15 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	if err != nil {
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
-	if err := s.cfg.Store.CreateUserWithSession(ctx, u, sess); err != nil {
+	// The verification mail is stored with the user, so that no user is
+	// left without one and no mail goes to a user that was not created.
+	var mail *AccountMail
+	if s.cfg.SendVerification {
+		if mail, err = s.mail.verifyMail(u, now); err != nil {
+			return Tokens{}, fmt.Errorf("signup: %w", err)
+		}
+	}
+	if err := s.cfg.Store.CreateUserWithSession(ctx, u, sess, mail); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			if terr := taken(ctx, s.cfg.Store, u); terr != nil {
 				return Tokens{}, terr
@@ -277,6 +322,10 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 		return Tokens{}, ErrBadCredentials
 	}
 	s.clearSignin(ctx, tkey, u.ID)
+	if s.cfg.RequireVerifiedEmail && !u.EmailVerified() {
+		s.audit(ctx, slog.LevelInfo, "signin_unverified", slog.String("user", u.ID), ipAttr(c))
+		return Tokens{}, ErrEmailNotVerified
+	}
 	now := s.now()
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)

@@ -18,12 +18,16 @@ type Store interface {
 	SessionStore
 	LoginFailureStore
 	KeyStore
+	AccountStore
+	OutboxStore
 
 	// CreateUserWithSession inserts u and its first session s (s.UserID is
-	// u.ID) atomically: after an error neither is stored. It returns an
-	// error wrapping ErrDuplicate if u.ID, u.LoginKey, u.LoginSkeleton,
-	// u.EmailKey or s.ID is taken, including by a concurrent insert.
-	CreateUserWithSession(ctx context.Context, u *User, s *Session) error
+	// u.ID), and mail if it is not nil (its token and message, as
+	// RequestMail stores them), atomically: after an error none is stored.
+	// It returns an error wrapping ErrDuplicate if u.ID, u.LoginKey,
+	// u.LoginSkeleton, u.EmailKey or s.ID is taken, including by a
+	// concurrent insert.
+	CreateUserWithSession(ctx context.Context, u *User, s *Session, mail *AccountMail) error
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }
@@ -36,6 +40,8 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u *User) error
 	// UserByLoginKey returns the user whose LoginKey is key, or ErrNotFound.
 	UserByLoginKey(ctx context.Context, key string) (*User, error)
+	// UserByEmailKey returns the user whose EmailKey is key, or ErrNotFound.
+	UserByEmailKey(ctx context.Context, key string) (*User, error)
 	// UserByID returns the user with this id, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
 	// KeysTaken reports whether a user holds loginKey or loginSkeleton (as

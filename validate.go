@@ -329,12 +329,34 @@ func profileMessages(r *SignupRequest) []string {
 // length and type, then, only for a password that passes them, the
 // common-password list.
 func passwordMessages(pw *Value, policy passwordPolicy) []string {
+	return newPasswordMessages("password", pw, policy)
+}
+
+// newPasswordMessages is passwordMessages for the field name: signup's
+// rules and messages for a new password, whatever the field is called.
+func newPasswordMessages(name string, pw *Value, policy passwordPolicy) []string {
 	*pw = trimmed(*pw)
-	msgs := fieldRules{name: "password", length: &lengthRule{min: policy.min, max: policy.max}}.check(*pw, nil)
+	msgs := fieldRules{name: name, length: &lengthRule{min: policy.min, max: policy.max}}.check(*pw, nil)
 	if len(msgs) == 0 && policy.common != nil && policy.common.Contains(pw.Str) {
-		msgs = append(msgs, "password is too common")
+		msgs = append(msgs, name+" is too common")
 	}
 	return msgs
+}
+
+// currentPasswordMessages trims *pw and checks it as signin checks a
+// password (LoginDto's rule, under the field name): a string of 8..max.
+func currentPasswordMessages(name string, pw *Value, max int, msgs []string) []string {
+	*pw = trimmed(*pw)
+	return fieldRules{name: name, length: &lengthRule{min: signinPasswordMin, max: max}}.check(*pw, msgs)
+}
+
+// emailMessages trims *v and checks it as signup checks an email, under
+// the field name.
+func emailMessages(name string, v *Value, msgs []string) []string {
+	*v = trimmed(*v)
+	r := emailRules
+	r.name = name
+	return r.check(*v, msgs)
 }
 
 // validateSignup trims the request and checks every field, returning all

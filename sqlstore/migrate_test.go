@@ -13,7 +13,7 @@ import (
 )
 
 // latestVersion is the version of the newest migration.
-const latestVersion = 5
+const latestVersion = 6
 
 func TestSQLiteConcurrentMigrate(t *testing.T) {
 	t.Parallel()
@@ -162,6 +162,11 @@ func testUpgradeFromInit(t *testing.T, dsn string) {
 	if got.Disabled() || got.LoginKey != u.LoginKey {
 		t.Errorf("user after upgrade = %+v, want enabled %s", got, u.LoginKey)
 	}
+	// Nothing checked addresses before migration 6: existing users count
+	// as verified from their creation.
+	if !got.EmailVerifiedAt.Equal(u.CreatedAt.Truncate(time.Millisecond)) {
+		t.Errorf("EmailVerifiedAt after upgrade = %v, want the creation time %v", got.EmailVerifiedAt, u.CreatedAt)
+	}
 	// The new serial is unique from the start.
 	dup := &auth.SigningKey{ID: "k-d", Serial: 3, Algorithm: "EdDSA", Private: []byte("p"), Public: []byte("{}"), CreatedAt: created, ActivatesAt: created}
 	if err := db.CreateSigningKey(ctx, dup); !errors.Is(err, auth.ErrDuplicate) {
@@ -181,7 +186,7 @@ func testMigrationStatus(t *testing.T, dsn, dialect string) {
 	if got := db.Dialect(); got != dialect {
 		t.Errorf("Dialect() = %q, want %q", got, dialect)
 	}
-	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql", "00004_login_skeleton.sql", "00005_rekey_users.go"}
+	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql", "00004_login_skeleton.sql", "00005_rekey_users.go", "00006_account_mail.sql"}
 	check := func(status []sqlstore.Migration, applied bool) {
 		t.Helper()
 		if len(status) != len(wantNames) {

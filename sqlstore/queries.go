@@ -6,7 +6,7 @@ import (
 )
 
 const (
-	userColumns    = `id, first_name, last_name, login, login_key, login_skeleton, email, email_key, password_hash, created_at, updated_at, disabled_at`
+	userColumns    = `id, first_name, last_name, login, login_key, login_skeleton, email, email_key, password_hash, created_at, updated_at, disabled_at, email_verified_at`
 	sessionColumns = `id, user_id, generation, rotated_at, created_at, last_used_at, revoked_at, user_agent, ip`
 	keyColumns     = `id, serial, algorithm, private, public, created_at, activates_at, removed_at, refused_at`
 )
@@ -14,9 +14,9 @@ const (
 // queries holds the text of every statement, written once for both dialects
 // with "?" placeholders and bound to the dialect by Open.
 type queries struct {
-	createUser, userByLoginKey, userByID, keysTaken, setPasswordHash string
-	users, setUserDisabled                                           string
-	deleteUserSessions, deleteUser                                   string
+	createUser, userByLoginKey, userByEmailKey, userByID, keysTaken, setPasswordHash string
+	users, setUserDisabled                                                           string
+	deleteUserSessions, deleteUser                                                   string
 
 	createSession, session, rotateSession, revokeSession string
 	userSessions, revokeUserSessions, deleteSessions     string
@@ -24,13 +24,16 @@ type queries struct {
 	loginFailures, addLoginFailure, clearLoginFailures, deleteLoginFailures string
 
 	signingKeys, createSigningKey, removeSigningKey string
+
+	accounts accountQueries
 }
 
 // newQueries returns every statement with its placeholders rewritten by bind.
 func newQueries(bind func(string) string) queries {
 	return queries{
-		createUser:         bind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		createUser:         bind(`INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		userByLoginKey:     bind(`SELECT ` + userColumns + ` FROM users WHERE login_key = ?`),
+		userByEmailKey:     bind(`SELECT ` + userColumns + ` FROM users WHERE email_key = ?`),
 		userByID:           bind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`),
 		keysTaken:          bind(`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ? OR login_skeleton = ?), EXISTS (SELECT 1 FROM users WHERE email_key = ?)`),
 		setPasswordHash:    bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
@@ -68,6 +71,8 @@ func newQueries(bind func(string) string) queries {
 		// refused_at's parameter is NULL unless the tokens are refused too.
 		removeSigningKey: bind(`UPDATE signing_keys SET removed_at = COALESCE(removed_at, ?), refused_at = COALESCE(refused_at, ?)
 			WHERE id = ?`),
+
+		accounts: newAccountQueries(bind),
 	}
 }
 

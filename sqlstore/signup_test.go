@@ -37,7 +37,7 @@ func TestPostgresCreateUserWithSessionTimeout(t *testing.T) {
 	if _, err := tx.Exec(ctx, `LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatalf("LOCK TABLE: %v", err)
 	}
-	err = db.CreateUserWithSession(ctx, u, s)
+	err = db.CreateUserWithSession(ctx, u, s, nil)
 	if !auth.IsKind(err, auth.KindUnavailable) {
 		t.Fatalf("CreateUserWithSession with sessions locked: %v, want KindUnavailable", err)
 	}
@@ -48,7 +48,7 @@ func TestPostgresCreateUserWithSessionTimeout(t *testing.T) {
 	if err != nil || login || email {
 		t.Fatalf("after the failed insert: login taken %v, email taken %v, %v; want both free", login, email, err)
 	}
-	if err := db.CreateUserWithSession(ctx, u, s); err != nil {
+	if err := db.CreateUserWithSession(ctx, u, s, nil); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	if _, err := db.Session(ctx, s.ID); err != nil {

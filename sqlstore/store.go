@@ -18,19 +18,20 @@ type scanner interface {
 
 func scanUser(s scanner) (*auth.User, error) {
 	var (
-		u                auth.User
-		created, updated int64
-		disabled         sql.NullInt64
-		skeleton         sql.NullString
+		u                  auth.User
+		created, updated   int64
+		disabled, verified sql.NullInt64
+		skeleton           sql.NullString
 	)
 	err := s.Scan(&u.ID, &u.FirstName, &u.LastName, &u.Login, &u.LoginKey, &skeleton,
-		&u.Email, &u.EmailKey, &u.PasswordHash, &created, &updated, &disabled)
+		&u.Email, &u.EmailKey, &u.PasswordHash, &created, &updated, &disabled, &verified)
 	if err != nil {
 		return nil, err
 	}
 	u.LoginSkeleton = skeleton.String
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
 	u.DisabledAt = fromNullMillis(disabled)
+	u.EmailVerifiedAt = fromNullMillis(verified)
 	return &u, nil
 }
 
@@ -58,7 +59,7 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 	defer cancel()
 	_, err := db.run(ctx, db.q.createUser,
 		u.ID, u.FirstName, u.LastName, u.Login, u.LoginKey, u.LoginSkeleton, u.Email, u.EmailKey,
-		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt), nullMillis(u.DisabledAt))
+		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt), nullMillis(u.DisabledAt), nullMillis(u.EmailVerifiedAt))
 	if err != nil {
 		return db.wrap(ctx, "create user", err)
 	}
@@ -69,6 +70,12 @@ func (db *DB) CreateUser(ctx context.Context, u *auth.User) error {
 // wrapping auth.ErrNotFound.
 func (db *DB) UserByLoginKey(ctx context.Context, key string) (*auth.User, error) {
 	return db.user(ctx, "user by login key", db.q.userByLoginKey, key)
+}
+
+// UserByEmailKey returns the user whose EmailKey is key, or an error
+// wrapping auth.ErrNotFound.
+func (db *DB) UserByEmailKey(ctx context.Context, key string) (*auth.User, error) {
+	return db.user(ctx, "user by email key", db.q.userByEmailKey, key)
 }
 
 // UserByID returns the user with this id, or an error wrapping
@@ -196,10 +203,10 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
 }
 
 // CreateUserWithSession inserts u and its first session s (s.UserID must be
-// u.ID) in one transaction: both are stored or neither is. It returns an
-// error wrapping auth.ErrDuplicate if u.ID, u.LoginKey, u.EmailKey or s.ID
-// is taken, including by a concurrent insert.
-func (db *DB) CreateUserWithSession(ctx context.Context, u *auth.User, s *auth.Session) error {
+// u.ID), and mail unless it is nil, in one transaction: all are stored or
+// none is. It returns an error wrapping auth.ErrDuplicate if u.ID,
+// u.LoginKey, u.EmailKey or s.ID is taken, including by a concurrent insert.
+func (db *DB) CreateUserWithSession(ctx context.Context, u *auth.User, s *auth.Session, mail *auth.AccountMail) error {
 	const op = "create user with session"
 	ctx, cancel := db.call(ctx)
 	defer cancel()
@@ -210,7 +217,7 @@ func (db *DB) CreateUserWithSession(ctx context.Context, u *auth.User, s *auth.S
 	defer tx.Rollback() // a no-op after Commit
 	_, err = tx.ExecContext(ctx, db.q.createUser,
 		u.ID, u.FirstName, u.LastName, u.Login, u.LoginKey, u.LoginSkeleton, u.Email, u.EmailKey,
-		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt), nullMillis(u.DisabledAt))
+		u.PasswordHash, millis(u.CreatedAt), millis(u.UpdatedAt), nullMillis(u.DisabledAt), nullMillis(u.EmailVerifiedAt))
 	if err != nil {
 		return db.wrap(ctx, op, err)
 	}
@@ -219,6 +226,11 @@ func (db *DB) CreateUserWithSession(ctx context.Context, u *auth.User, s *auth.S
 		millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP)
 	if err != nil {
 		return db.wrap(ctx, op, err)
+	}
+	if mail != nil {
+		if err := db.storeMail(ctx, tx, mail, u.CreatedAt); err != nil {
+			return db.wrap(ctx, op, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return db.wrap(ctx, op, err)

@@ -28,7 +28,7 @@ func testCreateUserWithSession(t *testing.T, s auth.Store) {
 	ctx := t.Context()
 	u := newUser(1)
 	sess := newSession(1, u.ID)
-	if err := s.CreateUserWithSession(ctx, u, sess); err != nil {
+	if err := s.CreateUserWithSession(ctx, u, sess, nil); err != nil {
 		t.Fatalf("CreateUserWithSession: %v", err)
 	}
 	got, err := s.UserByID(ctx, u.ID)
@@ -55,7 +55,7 @@ func testCreateUserWithSession(t *testing.T, s auth.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ds := tt.sess(tt.user.ID)
-			err := s.CreateUserWithSession(ctx, tt.user, ds)
+			err := s.CreateUserWithSession(ctx, tt.user, ds, nil)
 			if !errors.Is(err, auth.ErrDuplicate) {
 				t.Fatalf("error = %v, want ErrDuplicate", err)
 			}

@@ -1,0 +1,63 @@
+-- Account recovery and verification. users.email_verified_at is when the
+-- address was verified, NULL while it is not; existing users count as
+-- verified from their creation, since nothing checked addresses before.
+-- account_tokens holds the single-use tokens of reset, verification and
+-- email-change links, only as the hex SHA-256 of the token (new_email is
+-- the address the link went to, for verify and change-email); used_at is
+-- set when a token is used or superseded. mail_outbox holds the mail to
+-- send, written in the transaction of the change that causes it; payload
+-- is sealed (it holds the link) and wiped once the message is sent or
+-- given up. mail_throttle counts mail requests per address (by a keyed
+-- hash of it) in a window that starts at window_start. Times are BIGINT
+-- Unix milliseconds, UTC.
+
+-- +goose Up
+ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
+
+UPDATE users SET email_verified_at = created_at;
+
+CREATE TABLE account_tokens (
+	id         TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+	user_id    TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	kind       TEXT    NOT NULL,
+	token_hash TEXT COLLATE "C" NOT NULL UNIQUE,
+	new_email  TEXT,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	used_at    BIGINT
+);
+
+CREATE INDEX account_tokens_user_id ON account_tokens (user_id, kind);
+
+CREATE INDEX account_tokens_expires_at ON account_tokens (expires_at);
+
+CREATE TABLE mail_outbox (
+	id              TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+	created_at      BIGINT NOT NULL,
+	template        TEXT    NOT NULL,
+	recipient       TEXT    NOT NULL,
+	payload         BYTEA   NOT NULL,
+	attempts        BIGINT NOT NULL DEFAULT 0,
+	next_attempt_at BIGINT NOT NULL,
+	lease_owner     TEXT,
+	lease_until     BIGINT,
+	sent_at         BIGINT,
+	failed_at       BIGINT,
+	last_error      TEXT
+);
+
+CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at, created_at) WHERE sent_at IS NULL AND failed_at IS NULL;
+
+CREATE TABLE mail_throttle (
+	address_key  TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+	requests     BIGINT NOT NULL,
+	window_start BIGINT NOT NULL
+);
+
+CREATE INDEX mail_throttle_window_start ON mail_throttle (window_start);
+
+-- +goose Down
+DROP TABLE mail_throttle;
+DROP TABLE mail_outbox;
+DROP TABLE account_tokens;
+ALTER TABLE users DROP COLUMN email_verified_at;
