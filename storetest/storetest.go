@@ -30,6 +30,8 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	run(t, func(t *testing.T) auth.LoginFailureStore { return newStore(t) }, loginFailureTests())
 	run(t, func(t *testing.T) auth.KeyStore { return newStore(t) }, keyTests())
 	run(t, newStore, storeTests())
+	run(t, newStore, accountTests())
+	run(t, func(t *testing.T) auth.Store { return newStore(t) }, outboxTests())
 }
 
 // subtest is one named subtest of the suite, on a store of type S.
@@ -60,7 +62,7 @@ func sameTime(a, b time.Time) bool {
 }
 
 func newUser(n int) *auth.User {
-	return &auth.User{
+	u := &auth.User{
 		ID:        fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
 		FirstName: "Zoë",
 		LastName:  fmt.Sprintf("Last%d", n),
@@ -75,6 +77,10 @@ func newUser(n int) *auth.User {
 		CreatedAt:     at(time.Duration(n) * time.Second),
 		UpdatedAt:     at(time.Duration(n)*time.Second + time.Minute),
 	}
+	if n%2 == 0 { // even users have a verified address
+		u.EmailVerifiedAt = at(time.Duration(n)*time.Second + 2*time.Minute)
+	}
+	return u
 }
 
 func newSession(n int, userID string) *auth.Session {
@@ -96,7 +102,8 @@ func checkUser(t *testing.T, got, want *auth.User) {
 		got.Login != want.Login || got.LoginKey != want.LoginKey || got.LoginSkeleton != want.LoginSkeleton || got.Email != want.Email ||
 		got.EmailKey != want.EmailKey || got.PasswordHash != want.PasswordHash ||
 		!sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.UpdatedAt, want.UpdatedAt) ||
-		!sameTime(got.DisabledAt, want.DisabledAt) || got.DisabledAt.IsZero() != want.DisabledAt.IsZero() {
+		!sameTime(got.DisabledAt, want.DisabledAt) || got.DisabledAt.IsZero() != want.DisabledAt.IsZero() ||
+		!sameTime(got.EmailVerifiedAt, want.EmailVerifiedAt) || got.EmailVerifiedAt.IsZero() != want.EmailVerifiedAt.IsZero() {
 		t.Errorf("user = %+v, want %+v", got, want)
 	}
 }
