@@ -85,7 +85,8 @@ type MailRequest struct {
 	// login failures); empty counts nothing and always stores Mail.
 	ThrottleKey string
 	At          time.Time
-	// WindowStart: a record whose window began before it starts over.
+	// WindowStart: a record whose window began at or before it starts
+	// over (the zero time forgets nothing).
 	WindowStart time.Time
 	// Max is how many requests of one window may store their mail.
 	Max int64
@@ -121,7 +122,8 @@ type EmailChange struct {
 // per-address mail throttle.
 type AccountStore interface {
 	// RequestMail counts one request against r.ThrottleKey's record (a
-	// record whose window began before r.WindowStart starts over at r.At)
+	// record whose window began at or before r.WindowStart starts over at
+	// r.At)
 	// and, if the count is at most r.Max and r.Mail is set, stores r.Mail
 	// in the same transaction: its token, after marking every unused token
 	// of the same user and kind used at r.At (a new link supersedes older

@@ -2,35 +2,56 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
 )
 
-// AdminStore is the part of Store that Admin uses: users and their
-// sessions.
+// AdminStore is the part of Store that Admin uses: users, their sessions
+// and their account tokens.
 type AdminStore interface {
 	UserStore
 	SessionStore
+	AccountStore
 }
 
 // AdminConfig holds what Admin needs: no keys or secrets, so the admin
-// commands run with database access alone.
+// commands run with database access alone, except SendReset (MailSealer)
+// and SetPassword (Hasher).
 type AdminConfig struct {
 	Store  AdminStore
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // audit events; default discards
+
+	// Hasher hashes the passwords SetPassword sets; nil refuses them.
+	Hasher PasswordHasher
+	// PasswordMinLength, PasswordMaxLength and CommonPasswords are the
+	// password rules SetPassword applies, as Config's (defaults 8 and 128,
+	// no list).
+	PasswordMinLength, PasswordMaxLength int
+	CommonPasswords                      PasswordBlocklist
+	// MailSealer seals the mail SendReset stores, as Config.MailSealer;
+	// nil refuses it. ResetURL and ResetTTL are as in Config.
+	MailSealer MailSealer
+	ResetURL   string
+	ResetTTL   time.Duration
+	Rand       io.Reader // default crypto/rand.Reader
 }
 
 // Admin holds the rules of operator actions: listing, disabling and
 // deleting users, revoking their sessions, and importing users from another
 // system. Every change is an audit event in the log.
 type Admin struct {
-	store AdminStore
-	now   func() time.Time
-	log   *slog.Logger
+	store  AdminStore
+	now    func() time.Time
+	log    *slog.Logger
+	hasher PasswordHasher
+	policy passwordPolicy
+	mail   mailer
 }
 
 // NewAdmin returns an Admin over cfg.Store.
@@ -44,7 +65,30 @@ func NewAdmin(cfg AdminConfig) (*Admin, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Admin{store: cfg.Store, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger}, nil
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.ResetURL == "" {
+		cfg.ResetURL = DefaultResetURL
+	}
+	if cfg.ResetTTL <= 0 {
+		cfg.ResetTTL = DefaultResetTTL
+	}
+	if err := CheckLinkTemplate(cfg.ResetURL); err != nil {
+		return nil, fmt.Errorf("auth: ResetURL %w", err)
+	}
+	policy := passwordPolicy{min: cfg.PasswordMinLength, max: cfg.PasswordMaxLength, common: cfg.CommonPasswords}
+	if policy.min == 0 {
+		policy.min = 8
+	}
+	if policy.max == 0 {
+		policy.max = 128
+	}
+	return &Admin{
+		store: cfg.Store, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger,
+		hasher: cfg.Hasher, policy: policy,
+		mail: mailer{sealer: cfg.MailSealer, rand: cfg.Rand, resetURL: cfg.ResetURL, resetTTL: cfg.ResetTTL},
+	}, nil
 }
 
 func (a *Admin) audit(ctx context.Context, event string, attrs ...slog.Attr) {
@@ -148,6 +192,23 @@ type ImportUser struct {
 	Login        string `json:"login"`
 	Email        string `json:"email"`
 	PasswordHash string `json:"password"`
+	// EmailVerified (or email_verified in the input) says whether the
+	// source verified the address; absent means verified, since the
+	// original service never checked addresses and its users have been
+	// using them.
+	EmailVerified      *bool `json:"emailVerified,omitempty"`
+	EmailVerifiedSnake *bool `json:"email_verified,omitempty"`
+}
+
+// verified reports whether the imported user's address counts as verified.
+func (in ImportUser) verified() bool {
+	if in.EmailVerified != nil {
+		return *in.EmailVerified
+	}
+	if in.EmailVerifiedSnake != nil {
+		return *in.EmailVerifiedSnake
+	}
+	return true
 }
 
 // ImportOutcome is what Import did with one user.
@@ -187,6 +248,9 @@ func (a *Admin) Import(ctx context.Context, in ImportUser) (ImportOutcome, strin
 		return Rejected, "password is not an argon2id or bcrypt hash", nil
 	}
 	u := newUser(id, &req, hash, a.now())
+	if in.verified() {
+		u.EmailVerifiedAt = u.CreatedAt
+	}
 	if err := a.store.CreateUser(ctx, u); err != nil {
 		if !errors.Is(err, ErrDuplicate) {
 			return 0, "", fmt.Errorf("import: %w", err)
@@ -221,4 +285,67 @@ func isPasswordHash(h string) bool {
 		return true
 	}
 	return false
+}
+
+// VerifyEmail marks the address of a user (by ID or login) verified, as
+// following a verification link does; a verified address keeps its time.
+func (a *Admin) VerifyEmail(ctx context.Context, idOrLogin string) (*User, error) {
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.SetEmailVerified(ctx, u.ID, a.now()); err != nil {
+		return nil, err
+	}
+	a.audit(ctx, "email_verified", slog.String("user", u.ID))
+	return a.User(ctx, u.ID)
+}
+
+// SendReset mails a user (by ID or login) a password reset link, as a
+// forgotten-password request does, bypassing the per-address throttle;
+// the link supersedes the user's earlier ones. It needs
+// AdminConfig.MailSealer.
+func (a *Admin) SendReset(ctx context.Context, idOrLogin string) (*User, error) {
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	mail, err := a.mail.resetMail(u, now)
+	if err != nil {
+		return nil, fmt.Errorf("send reset: %w", err)
+	}
+	if _, err := a.store.RequestMail(ctx, &MailRequest{At: now, Mail: mail}); err != nil {
+		return nil, fmt.Errorf("send reset: %w", err)
+	}
+	a.audit(ctx, "password_reset_requested", slog.String("user", u.ID))
+	return u, nil
+}
+
+// SetPassword sets the password of a user (by ID or login) under signup's
+// password rules (an error of KindInvalid with their messages), revokes
+// every session of the user and kills its reset links. It needs
+// AdminConfig.Hasher. The password is never logged.
+func (a *Admin) SetPassword(ctx context.Context, idOrLogin, password string) (*User, error) {
+	pw := String(password)
+	if err := invalid(passwordMessages(&pw, a.policy)); err != nil {
+		return nil, err
+	}
+	if a.hasher == nil {
+		return nil, errors.New("auth: set password: AdminConfig has no Hasher")
+	}
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := a.hasher.Hash(ctx, pw.Str)
+	if err != nil {
+		return nil, fmt.Errorf("set password: %w", err)
+	}
+	n, err := a.store.ChangePassword(ctx, u.ID, hash, "", "", a.now())
+	if err != nil {
+		return nil, err
+	}
+	a.audit(ctx, "password_set", slog.String("user", u.ID), slog.Int64("sessions_revoked", n))
+	return u, nil
 }

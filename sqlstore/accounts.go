@@ -37,8 +37,8 @@ func newAccountQueries(bind func(string) string) accountQueries {
 	q := accountQueries{
 		throttleMail: bind(`INSERT INTO mail_throttle (address_key, requests, window_start) VALUES (?, 1, ?)
 			ON CONFLICT (address_key) DO UPDATE SET
-				requests = CASE WHEN mail_throttle.window_start < ? THEN 1 ELSE mail_throttle.requests + 1 END,
-				window_start = CASE WHEN mail_throttle.window_start < ? THEN excluded.window_start ELSE mail_throttle.window_start END
+				requests = CASE WHEN mail_throttle.window_start <= ? THEN 1 ELSE mail_throttle.requests + 1 END,
+				window_start = CASE WHEN mail_throttle.window_start <= ? THEN excluded.window_start ELSE mail_throttle.window_start END
 			RETURNING requests`),
 		supersedeTokens: bind(`UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND kind = ? AND used_at IS NULL`),
 		createToken:     bind(`INSERT INTO account_tokens (` + tokenColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
