@@ -28,6 +28,8 @@ func statusOf(k auth.Kind) (status int, retryAfter string) {
 		return http.StatusBadRequest, ""
 	case auth.KindUnauthorized:
 		return http.StatusUnauthorized, ""
+	case auth.KindForbidden:
+		return http.StatusForbidden, ""
 	case auth.KindNotFound:
 		return http.StatusNotFound, ""
 	case auth.KindBusy:

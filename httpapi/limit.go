@@ -21,6 +21,9 @@ const (
 	// otherClass is refresh and every other route:
 	// Config.IPRefreshRateLimit per client IP.
 	otherClass
+	// mailClass is the routes that send mail (forgot password, resend
+	// verification, change email): Config.MailRateLimit per client IP.
+	mailClass
 )
 
 // Names of the limits, as the RateLimit header fields name them.
@@ -28,6 +31,7 @@ const (
 	policySignin = "signin-ip"
 	policyOther  = "ip"
 	policySubnet = "signin-subnet"
+	policyMail   = "mail-ip"
 )
 
 // DefaultIPRateLimitKeys is how many client IPs (or sources) each limit
@@ -37,7 +41,7 @@ const DefaultIPRateLimitKeys = 1 << 16
 // rateLimit is the state of one quota after a request, in the terms of the
 // RateLimit and RateLimit-Policy header fields.
 type rateLimit struct {
-	Policy    string        // policySignin, policyOther or policySubnet
+	Policy    string        // policySignin, policyOther, policySubnet or policyMail
 	Quota     int           // requests per Window; 0 when no limit applies
 	Window    time.Duration // one minute
 	Remaining int           // requests that may still be made at once
@@ -47,14 +51,14 @@ type rateLimit struct {
 // limits are the per-IP and per-source limits of a server; a nil limiter
 // has no limit. The counts are in memory, per server.
 type limits struct {
-	signin, other, subnet *ipLimiter
-	now                   func() time.Time
-	ew                    errorWriter
+	signin, other, subnet, mail *ipLimiter
+	now                         func() time.Time
+	ew                          errorWriter
 }
 
 // checkLimits reports whether the limits of c are valid: none negative.
 func (c Config) checkLimits() error {
-	if c.IPRateLimit < 0 || c.IPRefreshRateLimit < 0 || c.SubnetRateLimit < 0 || c.IPRateLimitKeys < 0 {
+	if c.IPRateLimit < 0 || c.IPRefreshRateLimit < 0 || c.SubnetRateLimit < 0 || c.IPRateLimitKeys < 0 || c.MailRateLimit < 0 {
 		return errors.New("httpapi: rate limits must not be negative")
 	}
 	return nil
@@ -68,6 +72,9 @@ func newLimits(cfg Config, ew errorWriter) *limits {
 	}
 	if cfg.IPRefreshRateLimit > 0 {
 		l.other = newIPLimiter(policyOther, cfg.IPRefreshRateLimit, time.Minute, cfg.IPRateLimitKeys)
+	}
+	if cfg.MailRateLimit > 0 {
+		l.mail = newIPLimiter(policyMail, cfg.MailRateLimit, time.Minute, cfg.IPRateLimitKeys)
 	}
 	if cfg.SubnetRateLimit > 0 {
 		l.subnet = newIPLimiter(policySubnet, cfg.SubnetRateLimit, time.Minute, cfg.IPRateLimitKeys)
@@ -97,8 +104,11 @@ func (l *limits) limit(class rateClass, h http.Handler) http.Handler {
 
 // per is the per-IP limiter of class, or nil.
 func (l *limits) per(class rateClass) *ipLimiter {
-	if class == signinClass {
+	switch class {
+	case signinClass:
 		return l.signin
+	case mailClass:
+		return l.mail
 	}
 	return l.other
 }

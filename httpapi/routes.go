@@ -67,6 +67,11 @@ type Config struct {
 	// together, on top of IPRateLimit; 0 means no limit. Set it to a
 	// multiple of IPRateLimit: a source holds many clients.
 	SubnetRateLimit int
+	// MailRateLimit is how many requests of the routes that send mail
+	// (forgot password, resend verification, change email) one client IP
+	// may make per minute; 0 means no limit. Each address is throttled on
+	// top of it, in the Store (auth.Config.MailThrottle).
+	MailRateLimit int
 	// IPRateLimitKeys bounds how many client IPs each per-IP limit tracks,
 	// and how many sources the source limit and the suspect sources do
 	// (default DefaultIPRateLimitKeys); past it the one nearest to its full
@@ -149,6 +154,12 @@ func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service
 	mux.Handle("GET /auth/sessions", limit(otherClass, handleSessions(ew, svc)))
 	mux.Handle("DELETE /auth/sessions/{id}", limit(otherClass, handleRevokeSession(ew, svc)))
 	mux.Handle("POST /auth/logout-all", limit(otherClass, handleLogoutAll(ew, svc)))
+	mux.Handle("POST /auth/password", limit(signinClass, handleChangePassword(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/password/forgot", limit(mailClass, handleForgotPassword(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/password/reset", limit(signinClass, handleResetPassword(ew, svc, sus, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/email/verify", limit(otherClass, handleVerifyEmail(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/email/verify/resend", limit(mailClass, handleResendVerification(ew, svc)))
+	mux.Handle("POST /auth/email", limit(mailClass, handleChangeEmail(ew, svc, cfg.MaxBodyBytes)))
 
 	mux.Handle("GET /healthz", limit(otherClass, handleHealthz()))
 	mux.Handle("GET /readyz", limit(otherClass, handleReadyz(ew, svc)))

@@ -61,13 +61,19 @@ type profile struct {
 	LastName  string `json:"lastName"`
 	Login     string `json:"login"`
 	Email     string `json:"email"`
+	// EmailVerified is whether the user followed a verification link (or
+	// was verified by an administrator or an import).
+	EmailVerified bool `json:"emailVerified"`
 }
 
 // handleMe serves GET /auth/me: the caller's profile.
 func handleMe(ew errorWriter, svc *auth.Service) http.Handler {
 	return authenticated(ew, svc, func(w http.ResponseWriter, r *http.Request, c *auth.Caller) error {
 		u := c.User
-		encode(w, http.StatusOK, profile{UUID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Login: u.Login, Email: u.Email})
+		encode(w, http.StatusOK, profile{
+			UUID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Login: u.Login, Email: u.Email,
+			EmailVerified: u.EmailVerified(),
+		})
 		return nil
 	})
 }

@@ -91,11 +91,12 @@ func TestBearerEndpoints(t *testing.T) {
 	t.Run("me", func(t *testing.T) {
 		access, _, _, _ := hs.account(t, "alice")
 		ex := hs.do(t, http.MethodGet, "/auth/me", payload{}, map[string]string{"Authorization": "bearer " + access})
-		var p map[string]string
+		var p map[string]any
 		if ex.status != 200 || json.Unmarshal(ex.body, &p) != nil {
 			t.Fatalf("me: %d %s", ex.status, ex.body)
 		}
-		if p["login"] != "alice" || p["email"] != "alice@example.com" || p["firstName"] != "Evgeny" || p["lastName"] != "Smirnov" || len(p["uuid"]) != 36 {
+		if p["login"] != "alice" || p["email"] != "alice@example.com" || p["firstName"] != "Evgeny" || p["lastName"] != "Smirnov" ||
+			len(p["uuid"].(string)) != 36 || p["emailVerified"] != false {
 			t.Errorf("me = %v", p)
 		}
 		if ex.header.Get("Cache-Control") != "no-store" {
