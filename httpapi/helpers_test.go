@@ -73,8 +73,9 @@ func randomBytes(t *testing.T, n int) []byte {
 }
 
 // newService wires the real packages with hashing parameters small enough
-// for tests. logger receives the service's audit log.
-func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.Keys, *sqlstore.DB) {
+// for tests. logger receives the service's audit log; change, if given,
+// edits the Config before the Service is built.
+func newService(t *testing.T, logger *slog.Logger, change ...func(*auth.Config)) (*auth.Service, *token.Keys, *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, t.TempDir()+"/auth.db", sqlstore.Options{Migrate: true})
@@ -93,7 +94,7 @@ func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.Keys, 
 	hasher := password.New(password.Options{
 		Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
 	})
-	svc, err := auth.NewService(auth.Config{
+	svcCfg := auth.Config{
 		Store:             db,
 		Signer:            ring,
 		Hasher:            hasher,
@@ -104,7 +105,11 @@ func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.Keys, 
 		RefreshGrace:      10 * time.Second,
 		PasswordMaxLength: 128,
 		Logger:            logger,
-	})
+	}
+	for _, c := range change {
+		c(&svcCfg)
+	}
+	svc, err := auth.NewService(svcCfg)
 	if err != nil {
 		t.Fatalf("service: %v", err)
 	}
@@ -112,12 +117,12 @@ func newService(t *testing.T, logger *slog.Logger) (*auth.Service, *token.Keys, 
 }
 
 // newHarness returns a harness whose server uses cfg with the logger, JWKS
-// and clock filled in.
-func newHarness(t *testing.T, cfg httpapi.Config) *harness {
+// and clock filled in; change, if given, edits the service's Config.
+func newHarness(t *testing.T, cfg httpapi.Config, change ...func(*auth.Config)) *harness {
 	t.Helper()
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, ring, db := newService(t, logger)
+	svc, ring, db := newService(t, logger, change...)
 	cfg.Logger = logger
 	cfg.JWKS = ring.JWKS
 	if cfg.JWKSMaxAge == 0 {
