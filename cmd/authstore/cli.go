@@ -12,6 +12,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/authstore/auth"
 	"github.com/authstore/auth/internal/cmdline"
 )
 
@@ -90,13 +91,16 @@ func commands() []command {
 		},
 		{
 			name: "users", help: usersHelp,
-			needSub: "users needs an action: list, show, disable, enable or delete", unknownSub: "unknown users action %q",
+			needSub: "users needs an action: list, show, disable, enable, delete, set-password, verify-email or send-reset", unknownSub: "unknown users action %q",
 			subs: []command{
 				{name: "users list", help: usersHelp, args: argsAnywhere, flags: usersListFlags},
 				{name: "users show", help: usersHelp, args: argsAnywhere, flags: usersChangeFlags(showUser)},
 				{name: "users disable", help: usersHelp, args: argsAnywhere, flags: usersChangeFlags(disableUser)},
 				{name: "users enable", help: usersHelp, args: argsAnywhere, flags: usersChangeFlags(enableUser)},
 				{name: "users delete", help: usersHelp, args: argsAnywhere, flags: usersDeleteFlags},
+				{name: "users set-password", help: usersHelp, args: argsAnywhere, flags: usersSetPasswordFlags},
+				{name: "users verify-email", help: usersHelp, args: argsAnywhere, flags: usersChangeFlags(verifyUserEmail)},
+				{name: "users send-reset", help: usersHelp + secretHelp, args: argsAnywhere, flags: usersSendResetFlags},
 			},
 		},
 		{
@@ -124,7 +128,7 @@ Usage:
   authstore serve [flags]                run the HTTP server (authstore serve --help lists the flags)
   authstore migrate [up|status] [flags]  apply or list database migrations
   authstore keys list|rotate|retire       show, rotate or remove signing keys (authstore keys --help)
-  authstore users list|show|disable|enable|delete [ID-OR-LOGIN]   manage users
+  authstore users list|show|disable|enable|delete|set-password|verify-email|send-reset [ID-OR-LOGIN]   manage users
   authstore sessions list USER | revoke SESSION-ID                  list or revoke sessions
   authstore import FILE.jsonl | --from-postgres DSN                 import users, keeping IDs and hashes
   authstore version                      print the version
@@ -167,7 +171,7 @@ signs at once (authstore keys rotate --activate-in 0 first).
 `
 
 // usersHelp is the help of `authstore users`.
-const usersHelp = "Usage:\n  authstore users list [--after CURSOR] [--limit N]\n  authstore users show|disable|enable ID-OR-LOGIN\n  authstore users delete [--yes] ID-OR-LOGIN\n\nlist shows users by creation time and ends a full page with the cursor of the\nnext. A disabled user cannot sign in or refresh; disabling revokes its sessions.\ndelete asks for confirmation on a terminal; elsewhere it needs --yes.\n\n"
+const usersHelp = "Usage:\n  authstore users list [--after CURSOR] [--limit N]\n  authstore users show|disable|enable|verify-email ID-OR-LOGIN\n  authstore users delete [--yes] ID-OR-LOGIN\n  authstore users set-password ID-OR-LOGIN\n  authstore users send-reset [--reset-url URL] [--reset-ttl D] ID-OR-LOGIN\n\nlist shows users by creation time and ends a full page with the cursor of the\nnext. A disabled user cannot sign in or refresh; disabling revokes its sessions.\ndelete asks for confirmation on a terminal; elsewhere it needs --yes.\nset-password reads the new password from the terminal (without echo, twice) or\nfrom the first line of standard input, applies signup's password rules and\nrevokes every session of the user. verify-email marks the address verified.\nsend-reset mails a password reset link, as forgot password does (it needs the\nsecret key, which seals the outbox; a running server delivers it).\n\n"
 
 // sessionsHelp is the help of `authstore sessions`.
 const sessionsHelp = "Usage:\n  authstore sessions list ID-OR-LOGIN\n  authstore sessions revoke SESSION-ID\n\n"
@@ -178,7 +182,9 @@ const importHelp = `Usage:
   authstore import [flags] --from-postgres postgres://...   (the Fake Store API's "user" table)
 
 Each JSON line is {"uuid","firstName","lastName","login","email","password"} with
-password an argon2id PHC string or a bcrypt hash. Users keep their UUID and hash
+password an argon2id PHC string or a bcrypt hash, and optionally "emailVerified"
+(or "email_verified") false for an address the source did not verify; imported
+addresses count as verified otherwise. Users keep their UUID and hash
 (upgraded at their first signin). A user whose UUID exists is skipped, so an import
 can be re-run; an invalid one is rejected with its reason.
 
@@ -212,6 +218,12 @@ func (c *serveConfig) declare(fs *flag.FlagSet) {
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (empty: off)")
 	fs.BoolVar(&c.Metrics, "metrics", false, "serve Prometheus metrics at GET /metrics on --addr (allow only your scraper to reach it)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs (or IPs) of proxies whose X-Forwarded-For is believed")
+	fs.StringVar(&c.ResetURL, "reset-url", auth.DefaultResetURL, "the front end's password reset page: the link mailed by forgot password, {token} replaced by the token")
+	fs.StringVar(&c.VerifyURL, "verify-url", auth.DefaultVerifyURL, "the front end's email verification page: the link mailed at signup, by resend and by email change, {token} replaced by the token")
+	fs.DurationVar(&c.ResetTTL, "reset-ttl", auth.DefaultResetTTL, "lifetime of a password reset link")
+	fs.DurationVar(&c.VerifyTTL, "verify-ttl", auth.DefaultVerifyTTL, "lifetime of an email verification or email change link")
+	fs.BoolVar(&c.RequireVerifiedEmail, "require-verified-email", false, "refuse signin (403 Email not verified, after the password check) until the account's address is verified")
+	fs.IntVar(&c.MailRateLimit, "mail-rate-limit", 10, "requests per minute per client IP to the routes that send mail: forgot password, resend verification, change email (0: no limit; each address is also limited to 3 mails an hour)")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM or SIGINT, how long /readyz answers 503 and connections close after each response before the server stops (0: stop at once)")
 }
 
@@ -387,5 +399,36 @@ func healthcheckFlags(fs *flag.FlagSet, e cmdEnv) action {
 	timeout := fs.Duration("timeout", 3*time.Second, "longest wait for the answer")
 	return func(ctx context.Context, e cmdEnv, pos []string) error {
 		return healthcheck(ctx, e, *url, *timeout, pos)
+	}
+}
+
+// usersSetPasswordFlags declares the flags of `authstore users
+// set-password ID-OR-LOGIN`; the password never comes from a flag.
+func usersSetPasswordFlags(fs *flag.FlagSet, _ cmdEnv) action {
+	var (
+		c        adminConfig
+		min, max int
+	)
+	c.declare(fs)
+	fs.IntVar(&min, "password-min-length", 8, "shortest password accepted, in characters, as serve has it")
+	fs.IntVar(&max, "password-max-length", 128, "longest password accepted, in characters, as serve has it")
+	return func(ctx context.Context, e cmdEnv, pos []string) error {
+		return usersSetPassword(ctx, e, c, min, max, pos)
+	}
+}
+
+// usersSendResetFlags declares the flags of `authstore users send-reset
+// ID-OR-LOGIN`.
+func usersSendResetFlags(fs *flag.FlagSet, _ cmdEnv) action {
+	var (
+		c   adminConfig
+		url string
+		ttl time.Duration
+	)
+	c.declare(fs)
+	fs.StringVar(&url, "reset-url", auth.DefaultResetURL, "the front end's password reset page, as serve has it ({token} replaced by the token)")
+	fs.DurationVar(&ttl, "reset-ttl", auth.DefaultResetTTL, "lifetime of the reset link")
+	return func(ctx context.Context, e cmdEnv, pos []string) error {
+		return usersSendReset(ctx, e, c, url, ttl, pos)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authstore/auth"
 	"github.com/authstore/auth/internal/cmdline"
 )
 
@@ -40,6 +41,13 @@ type serveConfig struct {
 	PprofAddr         string
 	MemoryLimit       int64
 	ShutdownDelay     time.Duration
+
+	ResetURL             string
+	VerifyURL            string
+	ResetTTL             time.Duration
+	VerifyTTL            time.Duration
+	RequireVerifiedEmail bool
+	MailRateLimit        int
 
 	db   dbConfig
 	keys keysConfig
@@ -188,6 +196,18 @@ func (c serveConfig) check() error {
 		return bad("ip-refresh-rate-limit", "must not be negative")
 	case c.SubnetRateLimit < 0:
 		return bad("subnet-rate-limit", "must not be negative")
+	case c.MailRateLimit < 0:
+		return bad("mail-rate-limit", "must not be negative")
+	case c.ResetTTL < time.Minute:
+		return bad("reset-ttl", "must be at least 1m")
+	case c.VerifyTTL < time.Minute:
+		return bad("verify-ttl", "must be at least 1m")
+	}
+	if err := auth.CheckLinkTemplate(c.ResetURL); err != nil {
+		return bad("reset-url", "%q %v", c.ResetURL, err)
+	}
+	if err := auth.CheckLinkTemplate(c.VerifyURL); err != nil {
+		return bad("verify-url", "%q %v", c.VerifyURL, err)
 	}
 	if err := checkOrigins(c.CORSOrigins); err != nil {
 		return err

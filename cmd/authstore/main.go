@@ -36,6 +36,8 @@ func main() {
 	runCtx := ctx
 	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 		runCtx = withTerminal(ctx, os.Stdin)
+	} else {
+		runCtx = withInput(ctx, os.Stdin)
 	}
 	err := run(runCtx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()

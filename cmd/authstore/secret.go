@@ -26,6 +26,7 @@ const secretKeyLen = 32
 type secrets struct {
 	refreshMAC []byte // MAC key of refresh tokens
 	keySeal    []byte // AES-256-GCM key sealing private signing keys
+	outboxSeal []byte // AES-256-GCM key sealing outbox payloads (mail links)
 }
 
 // loadSecrets derives the secrets from AUTHSTORE_SECRET_KEY or, when it is
@@ -81,7 +82,11 @@ func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, stri
 	if err != nil {
 		return secrets{}, "", err
 	}
-	return secrets{refreshMAC: mac, keySeal: seal}, source, nil
+	outbox, err := derive("authstore outbox seal v1")
+	if err != nil {
+		return secrets{}, "", err
+	}
+	return secrets{refreshMAC: mac, keySeal: seal, outboxSeal: outbox}, source, nil
 }
 
 func isMemoryDB(path string) bool { return path == ":memory:" }

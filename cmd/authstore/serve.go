@@ -170,6 +170,12 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 		},
 		DB: db.Stats,
 	})
+	// Outbox payloads hold raw link tokens until delivery: they are sealed
+	// under a key of their own, derived from the secret key.
+	outboxSealer, err := token.NewSealer(sec.outboxSeal)
+	if err != nil {
+		return nil, err
+	}
 	hashes := runtime.NumCPU() // one password hash per CPU at once
 	svc, err = auth.NewService(auth.Config{
 		Store:          db,
@@ -191,11 +197,27 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 		PasswordMinLength: cfg.PasswordMinLength,
 		CommonPasswords:   common,
 		Logger:            log,
+		MailSealer:        outboxSealer,
+		ResetURL:          cfg.ResetURL,
+		VerifyURL:         cfg.VerifyURL,
+		ResetTTL:          cfg.ResetTTL,
+		VerifyTTL:         cfg.VerifyTTL,
+		// Signup always stores a verification mail: with --smtp-url the
+		// sender delivers it, without it the log mailer (development).
+		SendVerification:     true,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 	})
 	if err != nil {
 		return nil, err
 	}
 	go housekeeping(keysCtx, svc, log)
+	// MAIL SENDER (wired at merge with i13-mail): start the mail package's
+	// background sender here, on db (an auth.OutboxStore) with
+	// outboxSealer (it opens payloads with auth.OpenMailData), and stop it
+	// with keysCtx (or its own closer appended to a.closers), e.g.
+	//	sender, err := mail.NewSender(mail.Config{Outbox: db, Sealer: outboxSealer, ...})
+	//	go sender.Run(keysCtx)
+	// Until then messages wait in the outbox.
 	proxies, _ := cfg.trustedProxies() // checked by serveConfig.check
 	a.handler = httpapi.NewServer(httpapi.Config{
 		TrustedProxies: proxies,
@@ -211,6 +233,7 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 		IPRateLimit:        cfg.IPRateLimit,
 		IPRefreshRateLimit: cfg.IPRefreshLimit,
 		SubnetRateLimit:    cfg.SubnetRateLimit,
+		MailRateLimit:      cfg.MailRateLimit,
 	}, svc)
 	a.svc, a.kid = svc, kid
 	return a, nil
@@ -290,7 +313,8 @@ func newSigner(ctx, keysCtx context.Context, cfg serveConfig, db *sqlstore.DB, s
 // housekeepingInterval is how often serve purges dead rows.
 const housekeepingInterval = time.Hour
 
-// housekeeping deletes old failed-signin records and dead sessions every
+// housekeeping deletes old failed-signin records, dead sessions, expired
+// account tokens and old mail throttle records every
 // housekeepingInterval until ctx is done. Every instance does it; the
 // deletes are idempotent.
 func housekeeping(ctx context.Context, svc *auth.Service, log *slog.Logger) {
@@ -311,6 +335,11 @@ func housekeeping(ctx context.Context, svc *auth.Service, log *slog.Logger) {
 			log.Warn("purging sessions failed", "error", err.Error())
 		} else if n > 0 {
 			log.Info("purged sessions", "deleted", n)
+		}
+		if n, err := svc.PurgeAccountTokens(ctx); err != nil {
+			log.Warn("purging account tokens failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("purged account tokens and mail throttle records", "deleted", n)
 		}
 	}
 }

@@ -92,6 +92,7 @@ func usersChange(ctx context.Context, e cmdEnv, c adminConfig, do userAction, po
 		{"id", termSafe(u.ID)}, {"login", termSafe(u.Login)}, {"email", termSafe(u.Email)},
 		{"first name", termSafe(u.FirstName)}, {"last name", termSafe(u.LastName)},
 		{"created", rfc3339(u.CreatedAt)}, {"updated", rfc3339(u.UpdatedAt)}, {"disabled", rfc3339(u.DisabledAt)},
+		{"email verified", rfc3339(u.EmailVerifiedAt)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
