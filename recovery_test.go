@@ -36,7 +36,7 @@ type mailFixture struct {
 	sealer *token.Sealer
 }
 
-func newMailFixture(t *testing.T, change func(*auth.Config)) *mailFixture {
+func newMailFixture(t testing.TB, change func(*auth.Config)) *mailFixture {
 	t.Helper()
 	sealer, err := token.NewSealer([]byte("outbox key outbox key outbox key"))
 	if err != nil {

@@ -110,6 +110,12 @@ type Config struct {
 	// RequireVerifiedEmail refuses the signin of an unverified account
 	// with ErrEmailNotVerified, after its password is found correct.
 	RequireVerifiedEmail bool
+	// ForgotFloor is the least time ForgotPassword takes, by the wall
+	// clock, from its call to its answer, so that the answer for an
+	// address with an account (which stores a token and a message) comes
+	// no later than for one without (see recovery.go); 0 means none. Set
+	// it above the slowest ForgotPassword expected (cmd/authstore: 250ms).
+	ForgotFloor time.Duration
 }
 
 // Service holds every rule of authstore. It is safe for concurrent use.

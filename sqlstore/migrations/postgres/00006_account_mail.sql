@@ -27,7 +27,10 @@ CREATE TABLE account_tokens (
 	used_at    BIGINT
 );
 
-CREATE INDEX account_tokens_user_id ON account_tokens (user_id, kind);
+-- Only unused tokens are looked up by user (to supersede them).
+CREATE INDEX account_tokens_unused ON account_tokens (user_id, kind) WHERE used_at IS NULL;
+
+CREATE INDEX account_tokens_user_id ON account_tokens (user_id);
 
 CREATE INDEX account_tokens_expires_at ON account_tokens (expires_at);
 
