@@ -69,6 +69,7 @@ type outboxRow struct {
 type fakeOutbox struct {
 	mu   sync.Mutex
 	rows []*outboxRow // in creation order
+	lo   int          // rows before lo are all sent or failed
 }
 
 var _ auth.OutboxStore = (*fakeOutbox)(nil)
@@ -79,8 +80,11 @@ func (f *fakeOutbox) ClaimOutbox(ctx context.Context, owner string, now time.Tim
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for f.lo < len(f.rows) && (!f.rows[f.lo].sentAt.IsZero() || !f.rows[f.lo].failedAt.IsZero()) {
+		f.lo++
+	}
 	var out []auth.OutboxMessage
-	for _, r := range f.rows {
+	for _, r := range f.rows[f.lo:] {
 		if len(out) >= limit {
 			break
 		}
@@ -466,3 +470,13 @@ func smtpTransport(t testing.TB, rawURL string) *mail.SMTP {
 
 // noBackoff retries at once.
 func noBackoff(int) time.Duration { return 0 }
+
+// constReader reads as an endless run of its byte.
+type constReader byte
+
+func (c constReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(c)
+	}
+	return len(p), nil
+}
