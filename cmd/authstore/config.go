@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authstore/auth/internal/cmdline"
+	"github.com/authstore/auth/mail"
 )
 
 // serveConfig is everything `authstore serve` can be told.
@@ -40,6 +41,9 @@ type serveConfig struct {
 	PprofAddr         string
 	MemoryLimit       int64
 	ShutdownDelay     time.Duration
+	SMTPURL           string // holds the SMTP password: never logged
+	MailFrom          string
+	MailTemplates     string
 
 	db   dbConfig
 	keys keysConfig
@@ -203,6 +207,9 @@ func (c serveConfig) check() error {
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
+	if err := c.checkMail(); err != nil {
+		return err
+	}
 	switch c.SigningAlg {
 	case "EdDSA", "ES256", "RS256", "HS256":
 	default:
@@ -216,6 +223,27 @@ func (c serveConfig) check() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// checkMail refuses an --smtp-url that is not smtp:// or smtps:// with
+// known options, and a missing or malformed --mail-from when it is set.
+// The messages never quote the URL, which may hold the SMTP password.
+func (c serveConfig) checkMail() error {
+	if c.MailFrom != "" {
+		if _, err := mail.ParseFrom(c.MailFrom); err != nil {
+			return cmdline.BadFlag("mail-from", "%s", err.Error())
+		}
+	}
+	if c.SMTPURL == "" {
+		return nil
+	}
+	if _, err := mail.ParseSMTPURL(c.SMTPURL); err != nil {
+		return cmdline.BadFlag("smtp-url", "%s (want smtp://[user:pass@]host[:port][?starttls=required] or smtps://...)", err.Error())
+	}
+	if c.MailFrom == "" {
+		return cmdline.BadFlag("mail-from", "is required with --smtp-url: the sender address of authstore's mail, e.g. no-reply@example.com")
 	}
 	return nil
 }
