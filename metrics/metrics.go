@@ -1,7 +1,7 @@
 // Package metrics exposes authstore's Prometheus metrics: HTTP requests by
 // route and status with latency histograms, audit events (signins ok and
-// failed, refresh reuse, ...), the password-hashing queue, and the database
-// connection pool.
+// failed, refresh reuse, ...), the password-hashing queue, the database
+// connection pool, and the mail sender's outcomes.
 //
 // It knows nothing of the other packages: cmd/authstore hands it plain
 // functions that read the service's hashing counters and the pool's.
@@ -26,11 +26,19 @@ type HashingStats struct {
 	Rejected uint64 // calls refused as busy since start
 }
 
+// MailStats are the mail sender's counters since start.
+type MailStats struct {
+	Sent    uint64 // mails the SMTP server accepted
+	Retried uint64 // failed attempts left for a later one
+	Failed  uint64 // mails given up
+}
+
 // Sources are the counters Metrics reads at each scrape; nil ones are left
 // out.
 type Sources struct {
 	Hashing func() HashingStats
 	DB      func() sql.DBStats
+	Mail    func() MailStats
 }
 
 // Metrics holds the collectors of one process. It is safe for concurrent
@@ -70,7 +78,22 @@ func New(src Sources) *Metrics {
 	if src.DB != nil {
 		m.reg.MustRegister(newDBCollector(src.DB))
 	}
+	if src.Mail != nil {
+		m.reg.MustRegister(mailCollector(src.Mail)...)
+	}
 	return m
+}
+
+func mailCollector(stats func() MailStats) []prometheus.Collector {
+	counter := func(name, help string, v func(MailStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(stats())) })
+	}
+	return []prometheus.Collector{
+		counter("authstore_mail_sent_total", "Mails the SMTP server accepted.", func(s MailStats) uint64 { return s.Sent }),
+		counter("authstore_mail_retried_total", "Failed mail attempts left for a later one.", func(s MailStats) uint64 { return s.Retried }),
+		counter("authstore_mail_failed_total", "Mails given up (a permanent error, or too many attempts).", func(s MailStats) uint64 { return s.Failed }),
+	}
 }
 
 func hashingCollector(stats func() HashingStats) []prometheus.Collector {

@@ -225,6 +225,9 @@ func (c *serveConfig) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequireVerifiedEmail, "require-verified-email", false, "refuse signin (403 Email not verified, after the password check) until the account's address is verified")
 	fs.IntVar(&c.MailRateLimit, "mail-rate-limit", 10, "requests per minute per client IP to the routes that send mail: forgot password, resend verification, change email (0: no limit; each address is also limited to 3 mails an hour)")
 	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM or SIGINT, how long /readyz answers 503 and connections close after each response before the server stops (0: stop at once)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", "", "SMTP server for mail: smtp://[user:pass@]host[:port] (STARTTLS when offered; required with a user or ?starttls=required) or smtps://... (implicit TLS, port 465); other options ?auth=MECH, ?timeout=30s; prefer the environment variable, which ps does not show (empty: mail goes to the log, links included, for development only)")
+	fs.StringVar(&c.MailFrom, "mail-from", "", "sender address of mail, e.g. 'Example <no-reply@example.com>' (required with --smtp-url)")
+	fs.StringVar(&c.MailTemplates, "mail-templates", "", "directory of mail templates replacing the built-in ones file by file: NAME.subject.tmpl, NAME.txt.tmpl, NAME.html.tmpl for NAME verify-email, reset-password, email-changed, confirm-new-email")
 }
 
 // declare defines the database flags on fs, bound to c.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/internal/cmdline"
+	"github.com/authstore/auth/mail"
 )
 
 // serveConfig is everything `authstore serve` can be told.
@@ -41,6 +42,9 @@ type serveConfig struct {
 	PprofAddr         string
 	MemoryLimit       int64
 	ShutdownDelay     time.Duration
+	SMTPURL           string // holds the SMTP password: never logged
+	MailFrom          string
+	MailTemplates     string
 
 	ResetURL             string
 	VerifyURL            string
@@ -223,6 +227,9 @@ func (c serveConfig) check() error {
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
+	if err := c.checkMail(); err != nil {
+		return err
+	}
 	switch c.SigningAlg {
 	case "EdDSA", "ES256", "RS256", "HS256":
 	default:
@@ -236,6 +243,27 @@ func (c serveConfig) check() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// checkMail refuses an --smtp-url that is not smtp:// or smtps:// with
+// known options, and a missing or malformed --mail-from when it is set.
+// The messages never quote the URL, which may hold the SMTP password.
+func (c serveConfig) checkMail() error {
+	if c.MailFrom != "" {
+		if _, err := mail.ParseFrom(c.MailFrom); err != nil {
+			return cmdline.BadFlag("mail-from", "%s", err.Error())
+		}
+	}
+	if c.SMTPURL == "" {
+		return nil
+	}
+	if _, err := mail.ParseSMTPURL(c.SMTPURL); err != nil {
+		return cmdline.BadFlag("smtp-url", "%s (want smtp://[user:pass@]host[:port][?starttls=required] or smtps://...)", err.Error())
+	}
+	if c.MailFrom == "" {
+		return cmdline.BadFlag("mail-from", "is required with --smtp-url: the sender address of authstore's mail, e.g. no-reply@example.com")
 	}
 	return nil
 }

@@ -26,8 +26,14 @@ const secretKeyLen = 32
 type secrets struct {
 	refreshMAC []byte // MAC key of refresh tokens
 	keySeal    []byte // AES-256-GCM key sealing private signing keys
-	outboxSeal []byte // AES-256-GCM key sealing outbox payloads (mail links)
+	// outboxSeal is the AES-256-GCM key sealing the outbox's payloads
+	// (HKDF label outboxSealLabel): the accounts work seals with it, the
+	// mail sender opens.
+	outboxSeal []byte
 }
+
+// outboxSealLabel is the HKDF label of secrets.outboxSeal.
+const outboxSealLabel = "authstore outbox seal v1"
 
 // loadSecrets derives the secrets from AUTHSTORE_SECRET_KEY or, when it is
 // unset, from keyFile, or else from the key file beside a SQLite database.
@@ -82,7 +88,7 @@ func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, stri
 	if err != nil {
 		return secrets{}, "", err
 	}
-	outbox, err := derive("authstore outbox seal v1")
+	outbox, err := derive(outboxSealLabel)
 	if err != nil {
 		return secrets{}, "", err
 	}

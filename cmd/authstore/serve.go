@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/httpapi"
+	"github.com/authstore/auth/mail"
 	"github.com/authstore/auth/metrics"
 	"github.com/authstore/auth/password"
 	"github.com/authstore/auth/sqlstore"
@@ -112,7 +114,10 @@ type app struct {
 	svc          *auth.Service // drained at shutdown
 	kid          string        // the active signing key, for the start log
 	secretSource string        // where the secret key came from, for the start log
-	closers      []func()      // close runs them last first
+	// mailer delivers the outbox; nil until the store keeps one (see
+	// startMailer). Its Wake is for the service, after a commit that mails.
+	mailer  *mail.Sender
+	closers []func() // close runs them last first
 }
 
 // close stops the app's background work and closes its database.
@@ -123,10 +128,10 @@ func (a *app) close() {
 }
 
 // newApp opens the database (migrating it unless --no-migrate), loads the
-// secrets and the signing keys, starts the key reloads and the
-// housekeeping, and builds the service and its HTTP handler. The caller
+// secrets and the signing keys, starts the key reloads, the mail sender and
+// the housekeeping, and builds the service and its HTTP handler. The caller
 // must close the app once its handler is no longer served; on error,
-// everything opened is closed already. At about 85 lines it is over the
+// everything opened is closed already. At about 90 lines it is over the
 // usual 80: most of it is the auth.Config and httpapi.Config literals, one
 // field a line, kept whole so that the service's wiring reads in one place.
 func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, log *slog.Logger) (_ *app, err error) {
@@ -162,13 +167,17 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 	if err != nil {
 		return nil, err
 	}
+	if a.mailer, err = startMailer(ctx, cfg, db, sec, log, a); err != nil {
+		return nil, err
+	}
 	var svc *auth.Service // read by the metrics at each scrape, once set
 	m := metrics.New(metrics.Sources{
 		Hashing: func() metrics.HashingStats {
 			s := svc.HashingStats()
 			return metrics.HashingStats{Slots: s.Slots, InFlight: s.InFlight, Waiting: s.Waiting, Rejected: s.Rejected}
 		},
-		DB: db.Stats,
+		DB:   db.Stats,
+		Mail: mailStats(a.mailer),
 	})
 	// Outbox payloads hold raw link tokens until delivery: they are sealed
 	// under a key of their own, derived from the secret key.
@@ -212,13 +221,6 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 		return nil, err
 	}
 	go housekeeping(keysCtx, svc, log)
-	// MAIL SENDER (wired at merge with i13-mail): start the mail package's
-	// background sender here, on db (an auth.OutboxStore) with
-	// outboxSealer (it opens payloads with auth.OpenMailData), and stop it
-	// with keysCtx (or its own closer appended to a.closers), e.g.
-	//	sender, err := mail.NewSender(mail.Config{Outbox: db, Sealer: outboxSealer, ...})
-	//	go sender.Run(keysCtx)
-	// Until then messages wait in the outbox.
 	proxies, _ := cfg.trustedProxies() // checked by serveConfig.check
 	a.handler = httpapi.NewServer(httpapi.Config{
 		TrustedProxies: proxies,
@@ -316,6 +318,86 @@ func newSigner(ctx, keysCtx context.Context, cfg serveConfig, db *sqlstore.DB, s
 // is answered no later than one without: well above that work's usual
 // time (under a millisecond on SQLite, a few on PostgreSQL).
 const forgotFloor = 250 * time.Millisecond
+
+// startMailer loads the mail templates (refusing broken ones), builds the
+// transport (SMTP with --smtp-url, else the log, with a warning) and, when
+// the store keeps an outbox, starts the sender, which runs until the app
+// closes: after the HTTP drain, so that requests served while draining
+// still have their mail sent, and before the database closes. It returns
+// the sender, or nil when none runs.
+func startMailer(ctx context.Context, cfg serveConfig, db *sqlstore.DB, sec secrets, log *slog.Logger, a *app) (*mail.Sender, error) {
+	templates, err := mail.LoadTemplates(cfg.MailTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("--mail-templates: %w", err)
+	}
+	var tr mail.Transport
+	if cfg.SMTPURL == "" {
+		log.Warn("no --smtp-url: mail is written to the log, links included; for development only")
+		tr = mail.Log{Logger: log}
+	} else {
+		o, _ := mail.ParseSMTPURL(cfg.SMTPURL) // checked by serveConfig.check
+		from, _ := mail.ParseFrom(cfg.MailFrom)
+		smtp, err := mail.NewSMTP(o, from)
+		if err != nil {
+			return nil, err
+		}
+		tlsMode := "starttls " + o.StartTLS
+		if o.ImplicitTLS {
+			tlsMode = "implicit"
+		}
+		// host:port only: the URL may hold the password.
+		log.Info("mail goes through SMTP", "server", o.Server(), "tls", tlsMode, "auth", o.Username != "", "from", from.Address)
+		tr = smtp
+	}
+	var outbox auth.OutboxStore = db
+	opener, err := token.NewSealer(sec.outboxSeal)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := senderOwner()
+	if err != nil {
+		return nil, err
+	}
+	s, err := mail.NewSender(mail.Config{
+		Store: outbox, Opener: opener, Transport: tr, Templates: templates, Owner: owner, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(sctx)
+	}()
+	a.closers = append(a.closers, func() { stop(); <-done })
+	return s, nil
+}
+
+// senderOwner names this instance in the outbox leases: hostname, pid and
+// 32 random bits, so that two processes never share a name.
+func senderOwner() (string, error) {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	var r [4]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), r), nil
+}
+
+// mailStats returns the metrics' view of s's counters, or nil without s.
+func mailStats(s *mail.Sender) func() metrics.MailStats {
+	if s == nil {
+		return nil
+	}
+	return func() metrics.MailStats {
+		st := s.Stats()
+		return metrics.MailStats{Sent: st.Sent, Retried: st.Retried, Failed: st.Failed}
+	}
+}
 
 // housekeepingInterval is how often serve purges dead rows.
 const housekeepingInterval = time.Hour
