@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authstore/auth/internal/pgtest"
 	"github.com/emersion/go-smtp"
 )
 
@@ -163,5 +165,89 @@ func TestMailFlowsEndToEnd(t *testing.T) {
 	}
 	if n := mb.count(addr); n != 2 {
 		t.Errorf("%d mails to %s, want 2 (verification, reset)", n, addr)
+	}
+}
+
+// freeAddr returns a 127.0.0.1 address nothing listens on (yet).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// startMailboxAt is startMailbox on addr.
+func startMailboxAt(t *testing.T, addr string) *mailbox {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 { // the port was just released
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := &mailbox{addr: addr}
+	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailboxSession{mb: mb}, nil }))
+	s.Domain = "localhost"
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return mb
+}
+
+// TestOutboxSurvivesKillAndOutage: a mail committed while the SMTP server
+// is down stays in the outbox through a SIGKILL of the server, and goes out
+// once, after the restart, when the SMTP server is back.
+func TestOutboxSurvivesKillAndOutage(t *testing.T) {
+	smtpAddr := freeAddr(t)
+	db := filepath.Join(t.TempDir(), "a.db")
+	env := []string{"AUTHSTORE_SECRET_KEY=" + newSecret(t), "AUTHSTORE_SMTP_URL=smtp://" + smtpAddr + "?starttls=off", "AUTHSTORE_MAIL_FROM=auth@example.com"}
+	victim := spawnToKill(t, env, "--db", db)
+	s := victim.wait(t)
+	s.post(t, "/auth/signup", map[string]any{"firstName": "Kill", "lastName": "Nine", "login": "killnine", "email": "kill9@example.com", "password": "correct horse battery"}).want(t, 200, "")
+	time.Sleep(1500 * time.Millisecond) // the sender tries and fails at least once
+	victim.kill(t)
+
+	mb := startMailboxAt(t, smtpAddr)
+	again := spawn(t, env, "--db", db)
+	again.wait(t)
+	if tok := mb.waitLink(t, "kill9@example.com", 1); tok == "" {
+		t.Fatal("the verification mail holds no link")
+	}
+	time.Sleep(2 * time.Second) // a second delivery would come within a poll or two
+	if n := mb.count("kill9@example.com"); n != 1 {
+		t.Errorf("%d deliveries, want exactly 1", n)
+	}
+}
+
+// TestPostgresTwoInstancesShareOneOutbox: signups spread over two
+// instances on one PostgreSQL database each get their mail exactly once.
+func TestPostgresTwoInstancesShareOneOutbox(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	mb := startMailbox(t)
+	env := []string{"AUTHSTORE_SECRET_KEY=" + newSecret(t), "AUTHSTORE_SMTP_URL=smtp://" + mb.addr + "?starttls=off", "AUTHSTORE_MAIL_FROM=auth@example.com"}
+	pa, pb := spawn(t, env, "--db", dsn, "--log-level", "warn"), spawn(t, env, "--db", dsn, "--log-level", "warn")
+	a, b := pa.wait(t), pb.wait(t)
+	const n = 30
+	for i := range n {
+		srv := []*server{a, b}[i%2]
+		login := fmt.Sprintf("shared%02d", i)
+		srv.post(t, "/auth/signup", map[string]any{"firstName": "S", "lastName": "O", "login": login, "email": login + "@example.com", "password": "correct horse battery"}).want(t, 200, "")
+	}
+	for i := range n {
+		mb.waitLink(t, fmt.Sprintf("shared%02d@example.com", i), 1)
+	}
+	time.Sleep(2 * time.Second) // room for a duplicate to arrive
+	for i := range n {
+		if c := mb.count(fmt.Sprintf("shared%02d@example.com", i)); c != 1 {
+			t.Errorf("shared%02d: %d deliveries, want 1", i, c)
+		}
 	}
 }
