@@ -260,7 +260,7 @@ describe('authstore client against authstore serve', () => {
       const { client, spy, user } = await signedIn();
       const me = await client.me();
       const { password: _, ...profile } = user;
-      assert.deepEqual(me, { uuid: claims((await client.tokens()).accessToken).sub, ...profile });
+      assert.deepEqual(me, { uuid: claims((await client.tokens()).accessToken).sub, ...profile, emailVerified: false });
       const good = await client.tokens();
       const c2 = createClient({ baseUrl: auth.url, fetch: spy, storage: memoryStorage({ ...good, accessToken: tamper(good.accessToken) }) });
       spy.calls.length = 0;
