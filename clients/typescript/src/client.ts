@@ -18,7 +18,12 @@ export interface Profile {
   lastName: string;
   login: string;
   email: string;
+  /** Whether the address has been verified by following a mailed link. */
+  emailVerified: boolean;
 }
+
+/** Whom `forgotPassword` mails a reset link to: the account with this email, or with this login. */
+export type ForgotPasswordFields = { email: string } | { login: string };
 
 /** Why a client's tokens were cleared. */
 export type SessionEndReason = 'logout' | 'rejected';
@@ -78,6 +83,45 @@ export interface AuthClient {
   logout(): Promise<void>;
   /** The signed-in user's profile (`GET /auth/me`), through the fetch wrapper. */
   me(): Promise<Profile>;
+  /**
+   * Changes the signed-in user's password (`POST /auth/password`, through
+   * the fetch wrapper). The server rotates this session and revokes every
+   * other one; the new tokens are stored (and passed to the other tabs) and
+   * returned. Rejects with AuthError: 400 with a message list for a new
+   * password that breaks the rules, 400 `The login or password is
+   * incorrect` for a wrong current password, 401 when signed out.
+   */
+  changePassword(currentPassword: string, newPassword: string): Promise<Tokens>;
+  /**
+   * Asks for a password reset link by mail (`POST /auth/password/forgot`).
+   * Resolves alike whether or not such an account exists (the server
+   * answers 202 either way); rejects with AuthError for invalid fields or
+   * throttling (429, with retryAfter).
+   */
+  forgotPassword(who: ForgotPasswordFields): Promise<void>;
+  /**
+   * Sets a new password with the token of a mailed reset link
+   * (`POST /auth/password/reset`) and signs in: the new session's tokens
+   * are stored and returned, as by signin; every other session of the user
+   * is revoked. A used, expired or unknown token rejects with AuthError 400
+   * `Invalid or expired link`.
+   */
+  resetPassword(token: string, newPassword: string): Promise<Tokens>;
+  /**
+   * Follows a mailed verification or email-change link
+   * (`POST /auth/email/verify`); needs no session. A used, expired or
+   * unknown token rejects with AuthError 400 `Invalid or expired link`.
+   */
+  verifyEmail(token: string): Promise<void>;
+  /** Mails the signed-in user a new verification link (`POST /auth/email/verify/resend`, through the fetch wrapper). */
+  resendVerification(): Promise<void>;
+  /**
+   * Asks to change the signed-in user's email (`POST /auth/email`, through
+   * the fetch wrapper): a confirmation link goes to the new address, and
+   * the change takes effect once it is followed (verifyEmail). Rejects with
+   * AuthError for a wrong password (400) or an invalid or taken address.
+   */
+  changeEmail(newEmail: string, password: string): Promise<void>;
   /**
    * fetch with `Authorization: Bearer <access token>` added. A relative URL
    * is resolved against baseUrl. Refreshes first when the token is about to
@@ -326,6 +370,24 @@ export function createClient(options: ClientOptions): AuthClient {
     return doFetch(withBearer(req, next));
   };
 
+  // authPost posts body as JSON through the fetch wrapper; it rejects with
+  // the AuthError of a non-2xx answer.
+  const authPost = async (path: string, body?: unknown): Promise<Response> => {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await authFetch(path, { method: 'POST', headers, body: body === undefined ? null : JSON.stringify(body) });
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
+  };
+
+  // post posts body as JSON without a token, for answers without a body
+  // worth reading ({}); it rejects with the AuthError of a non-2xx answer.
+  const post = async (path: string, body: unknown): Promise<void> => {
+    const res = await postJSON(path, body);
+    if (!res.ok) throw await errorFromResponse(res);
+    await res.body?.cancel().catch(() => {});
+  };
+
   const signInWith = async (path: string, body: unknown): Promise<Tokens> => {
     const res = await postJSON(path, body);
     if (!res.ok) throw await errorFromResponse(res);
@@ -361,6 +423,22 @@ export function createClient(options: ClientOptions): AuthClient {
       const res = await authFetch('/auth/me', { headers: { Accept: 'application/json' } });
       if (!res.ok) throw await errorFromResponse(res);
       return (await res.json()) as Profile;
+    },
+    // The server rotates this session, returning tokens at least as new as
+    // any a concurrent refresh got: they are announced like a signin's, so
+    // that every tab adopts them.
+    changePassword: async (currentPassword, newPassword) =>
+      store(null, await readTokens(await authPost('/auth/password', { currentPassword, newPassword }))),
+    forgotPassword: (who) => post('/auth/password/forgot', who),
+    resetPassword: (token, newPassword) => signInWith('/auth/password/reset', { token, newPassword }),
+    verifyEmail: (token) => post('/auth/email/verify', { token }),
+    resendVerification: async () => {
+      const res = await authPost('/auth/email/verify/resend');
+      await res.body?.cancel().catch(() => {});
+    },
+    changeEmail: async (newEmail, password) => {
+      const res = await authPost('/auth/email', { newEmail, password });
+      await res.body?.cancel().catch(() => {});
     },
     fetch: authFetch,
     tokens: async () => storage.get(),

@@ -1,5 +1,5 @@
 export { createClient } from './client.js';
-export type { AuthClient, ClientOptions, Profile, SessionEndReason, SignupFields } from './client.js';
+export type { AuthClient, ClientOptions, ForgotPasswordFields, Profile, SessionEndReason, SignupFields } from './client.js';
 export { AuthError, errorFromResponse, parseRetryAfter } from './errors.js';
 export type { ErrorBody } from './errors.js';
 export { jwtExpiry } from './jwt.js';

@@ -1,6 +1,7 @@
 // The seed's XHR samples and the client in headless Chromium (Debian's
 // /usr/bin/chromium, driven by playwright-core), on a page whose origin is
-// not authstore's, so every call is a CORS request with credentials.
+// not authstore's, so every call is a CORS request with credentials; and a
+// password reset through a front end's pages, following the mailed link.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { newUser, startAuthstore, startResourceServer } from './helpers.mjs';
+import { createClient } from '../dist/index.js';
+import { mailLogArgs, newUser, startAuthstore, startResourceServer, waitMail } from './helpers.mjs';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const chromiumArgs = [
@@ -292,5 +294,137 @@ describe('headless Chromium, page and authstore on different origins', () => {
     assert.deepEqual(await a.evaluate(() => window.ended), ['rejected']);
     await a.close();
     await b.close();
+  });
+});
+
+// The front end of the password reset flow, as an app would have it: /
+// asks for a reset link, /reset?token=... (the page the mailed link opens,
+// authstore's --reset-url) sets the new password, signs in with it and
+// shows who is signed in. Both use the client bundle from /dist/, against
+// authUrl on another origin.
+const frontEndPage = (authUrl, body) => `<!doctype html>
+<meta charset="utf-8">
+<title>authstore reset test</title>
+${body}
+<p id="status"></p>
+<script type="module">
+import * as authstore from '/dist/index.js';
+const { createClient, localStorageStorage } = authstore;
+window.authstore = authstore;
+const client = createClient({ baseUrl: ${JSON.stringify(authUrl)}, storage: localStorageStorage() });
+const status = (s) => { document.getElementById('status').textContent = s; };
+document.querySelector('form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  try {
+    if (f.has('email')) {
+      await client.forgotPassword({ email: f.get('email') });
+      status('sent');
+    } else {
+      const token = new URL(location.href).searchParams.get('token');
+      await client.resetPassword(token, f.get('password'));
+      history.replaceState(null, '', '/reset');
+      const me = await client.me();
+      status('signed in as ' + me.login);
+    }
+  } catch (e) {
+    status('error ' + e.status + ' ' + e.message);
+  }
+});
+window.authstoreClient = client;
+window.ready = true;
+</script>
+`;
+
+async function startFrontEnd() {
+  let authUrl = '';
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    const html = (body) => res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(frontEndPage(authUrl, body));
+    if (path === '/') {
+      return html('<form><input name="email" type="email"><button>Send me a reset link</button></form>');
+    }
+    if (path === '/reset') {
+      return html('<form><input name="password" type="password"><button>Set the new password</button></form>');
+    }
+    const m = /^\/dist\/([\w.-]+\.js)$/.exec(path);
+    if (m) {
+      try {
+        const js = await readFile(join(distDir, m[1]));
+        res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8' }).end(js);
+        return;
+      } catch {
+        // fall through to 404
+      }
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    setAuthUrl: (u) => {
+      authUrl = u;
+    },
+    stop: () => new Promise((r) => server.close(r)),
+  };
+}
+
+describe('headless Chromium, password reset through a front end on another origin', () => {
+  let auth, site, context, userDataDir;
+
+  before(async () => {
+    site = await startFrontEnd();
+    auth = await startAuthstore([...mailLogArgs, '--reset-url', `${site.url}/reset?token={token}`]);
+    site.setAuthUrl(auth.url);
+    userDataDir = await mkdtemp(join(tmpdir(), 'authstore-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: chromiumArgs,
+    });
+  });
+  after(async () => {
+    await context?.close();
+    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+    await site?.stop();
+    await auth?.stop();
+  });
+
+  it('forgotPassword on the front end, the mailed link opens its reset page, resetPassword and me() succeed there', async () => {
+    const user = newUser();
+    await createClient({ baseUrl: auth.url }).signup(user);
+    const page = await context.newPage();
+    await page.goto(`${site.url}/`);
+    await page.waitForFunction(() => window.ready === true);
+    assert.notEqual(new URL(page.url()).origin, new URL(auth.url).origin);
+    await page.fill('input[name=email]', user.email);
+    await page.click('button');
+    await page.waitForFunction(() => document.getElementById('status').textContent !== '');
+    assert.equal(await page.textContent('#status'), 'sent');
+
+    // The user opens the link of the mail.
+    const mail = await waitMail(auth, user.email, 'Reset your password');
+    assert.ok(mail.link.startsWith(`${site.url}/reset?token=`), mail.link);
+    await page.goto(mail.link);
+    await page.waitForFunction(() => window.ready === true);
+    const newPassword = `${user.password}-from-the-page`;
+    await page.fill('input[name=password]', newPassword);
+    await page.click('button');
+    await page.waitForFunction(() => document.getElementById('status').textContent !== '');
+    assert.equal(await page.textContent('#status'), `signed in as ${user.login}`);
+    assert.equal(new URL(page.url()).search, '', 'the page takes the token out of the address bar');
+    const stored = await page.evaluate(() => window.authstoreClient.tokens());
+    assert.ok(stored?.refreshToken);
+
+    // The old password is refused, the new one works; the link is used up.
+    const check = await run(page, async ([u, p1, p2, token]) => {
+      const c = window.authstore.createClient({ baseUrl: u, lockName: null });
+      const old = await c.signin(p1.login, p1.password).then(() => 'accepted', (e) => `${e.status} ${e.message}`);
+      const again = await c.resetPassword(token, p2).then(() => 'accepted', (e) => `${e.status} ${e.message}`);
+      await c.signin(p1.login, p2);
+      return { old, again };
+    }, [auth.url, user, newPassword, mail.token]);
+    assert.deepEqual(check, { value: { old: '400 The login or password is incorrect', again: '400 Invalid or expired link' } });
+    await page.close();
   });
 });

@@ -217,3 +217,46 @@ export async function startResourceServer(authUrl) {
     stop: () => new Promise((r) => server.close(r)),
   };
 }
+
+/**
+ * Flags for startAuthstore that make the server write each mail (there is
+ * no --smtp-url) to its stderr as one JSON log line, which waitMail reads.
+ * Mail-sending routes are not limited per IP, as every test request comes
+ * from 127.0.0.1 (each address is still limited to 3 mails an hour).
+ */
+export const mailLogArgs = ['--log-level', 'info', '--log-format', 'json', '--mail-rate-limit', '0'];
+
+const takenMail = new WeakMap();
+
+/**
+ * Waits for a mail to address to in the log of auth (started with
+ * mailLogArgs) whose subject matches subject (a RegExp or a string), not
+ * returned before, and returns { id, to, subject, text, link, token }:
+ * link is the first URL of the text with a token parameter, token that
+ * parameter, decoded. Rejects after timeoutMs.
+ */
+export async function waitMail(auth, to, subject, timeoutMs = 10_000) {
+  let taken = takenMail.get(auth);
+  if (!taken) takenMail.set(auth, (taken = new Set()));
+  const matches = (s) => (subject instanceof RegExp ? subject.test(s) : s === subject);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of auth.stderr().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      let e;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        continue; // a line still being written
+      }
+      if (typeof e.msg !== 'string' || !e.msg.startsWith('mail (not sent') || taken.has(e.id)) continue;
+      if (e.to.toLowerCase() !== to.toLowerCase() || !matches(e.subject)) continue;
+      taken.add(e.id);
+      const link = /https?:\/\/\S+[?&]token=[^\s&]+/.exec(e.text)?.[0] ?? null;
+      const token = link ? new URL(link).searchParams.get('token') : null;
+      return { id: e.id, to: e.to, subject: e.subject, text: e.text, link, token };
+    }
+    if (Date.now() > deadline) throw new Error(`no mail to ${to} with subject ${subject} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
