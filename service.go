@@ -242,7 +242,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	}
 	// The user and its first session are stored in one transaction, so a
 	// failed signup leaves nothing behind and can be retried as it was.
-	sess, err := s.newSession(u.ID, c, now)
+	sess, err := s.newSession(u.ID, c, now, []string{AMRPassword})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
@@ -264,7 +264,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
 	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID), ipAttr(c))
-	return s.tokens(ctx, u.ID, sess.ID, 1, now)
+	return s.tokens(ctx, u.ID, sess.ID, 1, now, sess.AMR)
 }
 
 // Signin checks a login (any case) and password and opens a session.
@@ -337,7 +337,7 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 		s.rehash(ctx, u.ID, r.Password.Str, now)
 	}
 	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID), ipAttr(c))
-	return s.openSession(ctx, u.ID, c, now)
+	return s.openSession(ctx, u.ID, c, now, []string{AMRPassword})
 }
 
 // rehash stores password under the current hashing parameters. A failure is
@@ -378,10 +378,10 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 	// token can rotate).
 	now := s.now()
 	for range 3 {
-		userID, err := s.cfg.Store.RotateSession(ctx, id, gen, now.Add(-s.cfg.RefreshTTL), now)
+		userID, amr, err := s.cfg.Store.RotateSession(ctx, id, gen, now.Add(-s.cfg.RefreshTTL), now)
 		switch {
 		case err == nil:
-			return s.tokens(ctx, userID, id, gen+1, now)
+			return s.tokens(ctx, userID, id, gen+1, now, amr)
 		case !errors.Is(err, ErrStale):
 			return Tokens{}, fmt.Errorf("refresh: %w", err)
 		}
@@ -409,7 +409,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 			}
 			continue // changed and changed back: try again
 		case gen == sess.Generation-1 && now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
-			return s.tokens(ctx, sess.UserID, id, sess.Generation, now)
+			return s.tokens(ctx, sess.UserID, id, sess.Generation, now, sess.AMR)
 		case gen > sess.Generation:
 			// Only a database restored from an older copy gets here.
 			return Tokens{}, ErrInvalidToken
@@ -427,20 +427,22 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 	return Tokens{}, fmt.Errorf("refresh: session %s kept changing under rotation", id)
 }
 
-// openSession creates a session for userID and returns its first tokens.
-func (s *Service) openSession(ctx context.Context, userID string, c Client, now time.Time) (Tokens, error) {
-	sess, err := s.newSession(userID, c, now)
+// openSession creates a session for userID, opened by the methods amr,
+// and returns its first tokens.
+func (s *Service) openSession(ctx context.Context, userID string, c Client, now time.Time, amr []string) (Tokens, error) {
+	sess, err := s.newSession(userID, c, now, amr)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
 	}
 	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
 	}
-	return s.tokens(ctx, userID, sess.ID, 1, now)
+	return s.tokens(ctx, userID, sess.ID, 1, now, sess.AMR)
 }
 
-// newSession returns a new session of userID for client c, at generation 1.
-func (s *Service) newSession(userID string, c Client, now time.Time) (*Session, error) {
+// newSession returns a new session of userID for client c, opened by the
+// methods amr, at generation 1.
+func (s *Service) newSession(userID string, c Client, now time.Time, amr []string) (*Session, error) {
 	id, err := newUUID(s.cfg.Rand)
 	if err != nil {
 		return nil, err
@@ -449,12 +451,13 @@ func (s *Service) newSession(userID string, c Client, now time.Time) (*Session, 
 		ID: id, UserID: userID, Generation: 1,
 		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
 		UserAgent: truncate(printable(c.UserAgent), 512), IP: truncate(printable(c.IP), 64),
+		AMR: amr,
 	}, nil
 }
 
-// tokens signs a new access token for the session and derives the refresh
-// token of generation gen.
-func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int64, now time.Time) (Tokens, error) {
+// tokens signs a new access token for the session, carrying its methods
+// amr, and derives the refresh token of generation gen.
+func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int64, now time.Time, amr []string) (Tokens, error) {
 	jti, err := newUUID(s.cfg.Rand)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("tokens: %w", err)
@@ -462,7 +465,7 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 	at, err := s.cfg.Signer.Sign(ctx, AccessClaims{
 		Issuer: s.cfg.Issuer, Subject: userID, Audience: s.cfg.Audience,
 		SessionID: sessionID, ID: jti,
-		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL),
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), AMR: amr,
 	})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("tokens: sign: %w", err)

@@ -13,7 +13,7 @@ import (
 )
 
 // latestVersion is the version of the newest migration.
-const latestVersion = 6
+const latestVersion = 7
 
 func TestSQLiteConcurrentMigrate(t *testing.T) {
 	t.Parallel()
@@ -186,7 +186,7 @@ func testMigrationStatus(t *testing.T, dsn, dialect string) {
 	if got := db.Dialect(); got != dialect {
 		t.Errorf("Dialect() = %q, want %q", got, dialect)
 	}
-	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql", "00004_login_skeleton.sql", "00005_rekey_users.go", "00006_account_mail.sql"}
+	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql", "00004_login_skeleton.sql", "00005_rekey_users.go", "00006_account_mail.sql", "00007_second_factors.sql"}
 	check := func(status []sqlstore.Migration, applied bool) {
 		t.Helper()
 		if len(status) != len(wantNames) {
