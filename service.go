@@ -85,7 +85,7 @@ type Config struct {
 	// OnEvent, if set, is called with the name of every audit event
 	// (signup, signin, signin_failed, signin_throttled, signin_unverified,
 	// refresh_reuse, logout, session_revoked, logout_all, and those of
-	// accounts.go), for metrics. It must not block.
+	// recovery.go and totp.go), for metrics. It must not block.
 	OnEvent func(event string)
 
 	// MailSealer seals the payloads of outbox messages, whose links hold
@@ -110,6 +110,15 @@ type Config struct {
 	// RequireVerifiedEmail refuses the signin of an unverified account
 	// with ErrEmailNotVerified, after its password is found correct.
 	RequireVerifiedEmail bool
+	// MFASealer seals the TOTP secrets of users (token.Sealer under its
+	// own key, not in the database). Nil means TOTP cannot be enrolled or
+	// used: EnrollTOTP fails, and so does the signin of a user who has it.
+	MFASealer MFASealer
+	// TOTPIssuer is the issuer label of the otpauth URLs of EnrollTOTP,
+	// which authenticator apps show beside the login (default
+	// DefaultTOTPIssuer).
+	TOTPIssuer string
+
 	// ForgotFloor is the least time ForgotPassword takes, by the wall
 	// clock, from its call to its answer, so that the answer for an
 	// address with an account (which stores a token and a message) comes
@@ -125,8 +134,9 @@ type Service struct {
 	log     *slog.Logger
 	// gate admits signups and signins and bounds their hashing.
 	gate *gate
-	// throttleMAC keys throttleKey; mailMAC keys mailKey.
-	throttleMAC, mailMAC []byte
+	// throttleMAC keys throttleKey; mailMAC keys mailKey; recoveryMAC
+	// keys recoveryHash.
+	throttleMAC, mailMAC, recoveryMAC []byte
 	// mail builds account tokens and their messages.
 	mail mailer
 	// writes is the outcome of recent writes, for Ready.
@@ -189,6 +199,12 @@ func NewService(cfg Config) (*Service, error) {
 	mm := hmac.New(sha256.New, cfg.RefreshKey)
 	mm.Write([]byte("authstore mail throttle key v1"))
 	svc.mailMAC = mm.Sum(nil)
+	rm := hmac.New(sha256.New, cfg.RefreshKey)
+	rm.Write([]byte("authstore recovery code key v1"))
+	svc.recoveryMAC = rm.Sum(nil)
+	if svc.cfg.TOTPIssuer == "" {
+		svc.cfg.TOTPIssuer = DefaultTOTPIssuer
+	}
 	svc.mail = mailer{
 		sealer: cfg.MailSealer, rand: cfg.Rand,
 		resetURL: cfg.ResetURL, verifyURL: cfg.VerifyURL,
@@ -267,7 +283,10 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	return s.tokens(ctx, u.ID, sess.ID, 1, now, sess.AMR)
 }
 
-// Signin checks a login (any case) and password and opens a session.
+// Signin checks a login (any case) and password and opens a session. For
+// an account with a second factor (see secondFactors) it opens none: once
+// the password is found correct it answers a Challenge, which VerifyMFA
+// completes; the answer to every other account is unchanged.
 //
 // It returns ErrBadCredentials for an unknown login or a wrong password,
 // after the same hashing work and store calls in both cases, and ErrBusy if
@@ -283,13 +302,13 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 // a failed or held-back attempt, for known and unknown logins alike, so a
 // caller may rank the client's later requests by them (Client.Suspect)
 // without that ranking telling which logins exist.
-func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens, error) {
+func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (SigninResult, error) {
 	if err := validateSignin(&r, s.cfg.PasswordMaxLength); err != nil {
-		return Tokens{}, err
+		return SigninResult{}, err
 	}
 	leave, err := s.gate.enter(ctx, c.Suspect)
 	if err != nil {
-		return Tokens{}, err
+		return SigninResult{}, err
 	}
 	defer leave()
 	key := Fold(r.Login.Str)
@@ -303,11 +322,11 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 			if IsKind(err, KindTooManyRequests) {
 				s.audit(ctx, slog.LevelInfo, "signin_throttled", ipAttr(c))
 			}
-			return Tokens{}, err
+			return SigninResult{}, err
 		}
 		u, err = s.cfg.Store.UserByLoginKey(ctx, key)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Tokens{}, fmt.Errorf("signin: %w", err)
+			return SigninResult{}, fmt.Errorf("signin: %w", err)
 		}
 	}
 	encoded := ""
@@ -320,24 +339,38 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 		err = gerr
 	}
 	if err != nil {
-		return Tokens{}, fmt.Errorf("signin: verify: %w", err)
+		return SigninResult{}, fmt.Errorf("signin: verify: %w", err)
 	}
 	// A disabled user is answered as a wrong password, after the same work.
 	if !ok || u == nil || u.Disabled() {
 		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil), ipAttr(c))
-		return Tokens{}, ErrBadCredentials
+		return SigninResult{}, ErrBadCredentials
 	}
 	s.clearSignin(ctx, tkey, u.ID)
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified() {
 		s.audit(ctx, slog.LevelInfo, "signin_unverified", slog.String("user", u.ID), ipAttr(c))
-		return Tokens{}, ErrEmailNotVerified
+		return SigninResult{}, ErrEmailNotVerified
 	}
 	now := s.now()
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)
 	}
+	amr := []string{AMRPassword}
+	methods, err := s.secondFactors(ctx, u.ID)
+	if err != nil {
+		return SigninResult{}, fmt.Errorf("signin: second factors: %w", err)
+	}
+	if len(methods) > 0 {
+		ch, err := s.challenge(ctx, u.ID, amr, methods, now)
+		if err != nil {
+			return SigninResult{}, fmt.Errorf("signin: %w", err)
+		}
+		s.audit(ctx, slog.LevelInfo, "signin_mfa_required", slog.String("user", u.ID), ipAttr(c))
+		return SigninResult{Challenge: ch}, nil
+	}
 	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID), ipAttr(c))
-	return s.openSession(ctx, u.ID, c, now, []string{AMRPassword})
+	t, err := s.openSession(ctx, u.ID, c, now, amr)
+	return SigninResult{Tokens: t}, err
 }
 
 // rehash stores password under the current hashing parameters. A failure is

@@ -160,6 +160,11 @@ func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service
 	mux.Handle("POST /auth/email/verify", limit(otherClass, handleVerifyEmail(ew, svc, cfg.MaxBodyBytes)))
 	mux.Handle("POST /auth/email/verify/resend", limit(mailClass, handleResendVerification(ew, svc)))
 	mux.Handle("POST /auth/email", limit(mailClass, handleChangeEmail(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/mfa/totp", limit(otherClass, handleEnrollTOTP(ew, svc)))
+	mux.Handle("POST /auth/mfa/totp/confirm", limit(signinClass, handleConfirmTOTP(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("DELETE /auth/mfa/totp", limit(signinClass, handleDisableTOTP(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/mfa/recovery-codes", limit(signinClass, handleRegenerateRecoveryCodes(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/mfa/verify", limit(signinClass, handleVerifyMFA(ew, svc, sus, cfg.MaxBodyBytes)))
 
 	mux.Handle("GET /healthz", limit(otherClass, handleHealthz()))
 	mux.Handle("GET /readyz", limit(otherClass, handleReadyz(ew, svc)))

@@ -38,7 +38,7 @@ type rotation struct {
 type rotateRes struct {
 	userID string
 	amr    string // as stored
-	err    error // nil, sql.ErrNoRows (no such live session at that generation), or a failure
+	err    error  // nil, sql.ErrNoRows (no such live session at that generation), or a failure
 }
 
 func newBatcher(db *DB) *batcher {
