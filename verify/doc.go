@@ -80,4 +80,16 @@
 // Middleware wraps a handler: it takes the token from "Authorization: Bearer",
 // verifies it, and hands the request on with the claims in its context (see
 // ClaimsFrom), or answers in authstore's error shape itself.
+//
+// # Second factors
+//
+// Claims.AMR is the token's "amr" (RFC 8176): ["pwd"] after a password
+// alone, ["pwd", "otp"] after a TOTP or recovery code, ["webauthn"] or
+// ["pwd", "webauthn"] with a passkey. authstore keeps a session's amr
+// across refreshes, so a refreshed token says how the session was opened.
+// Claims.HasSecondFactor reports whether it holds a factor beyond a
+// password. RequireSecondFactor is Middleware for routes that need one: it
+// also answers 401 "Second factor required" with WWW-Authenticate: Bearer
+// error="insufficient_user_authentication" (RFC 9470) to a token without
+// one; the client then signs the user in again with the second factor.
 package verify

@@ -167,6 +167,7 @@ func claimsAt(now time.Time) map[string]any {
 		"iat": now.Unix(),
 		"jti": testJTI,
 		"sid": testSession,
+		"amr": []string{"pwd"},
 	}
 }
 

@@ -14,6 +14,8 @@ const (
 	MessageInvalidToken = "Invalid token"
 	MessageTokenExpired = "Token expired"
 	MessageUnavailable  = "Service busy, please retry"
+	// MessageSecondFactor is RequireSecondFactor's refusal.
+	MessageSecondFactor = "Second factor required"
 )
 
 type claimsKey struct{}
@@ -68,6 +70,25 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			v.writeError(w, r, http.StatusUnauthorized, MessageInvalidToken)
 		}
 	})
+}
+
+// RequireSecondFactor is Middleware that also refuses a token whose user
+// did not authenticate with a second factor (see Claims.HasSecondFactor):
+// 401 "Second factor required" in authstore's error shape, with
+// WWW-Authenticate: Bearer error="insufficient_user_authentication" (RFC
+// 9470, step-up authentication). The client then has the user sign in
+// again, completing the second factor, and retries with the new token. A
+// token of an account without a second factor is refused the same way:
+// the route needs one. Use it in place of Middleware, not inside it.
+func (v *Verifier) RequireSecondFactor(next http.Handler) http.Handler {
+	return v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := ClaimsFrom(r.Context()); !ok || !c.HasSecondFactor() {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", error_description="A second factor is required"`)
+			v.writeError(w, r, http.StatusUnauthorized, MessageSecondFactor)
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
 }
 
 // bearerToken returns the token of an "Authorization: Bearer <token>"

@@ -101,6 +101,29 @@ type Claims struct {
 	ID        string    // "jti", "" if absent
 	IssuedAt  time.Time // "iat" in UTC, zero if absent
 	ExpiresAt time.Time // "exp" in UTC
+	// AMR is "amr" (RFC 8176): how the user authenticated for the session,
+	// such as ["pwd"] for a password alone, ["pwd", "otp"] with a TOTP or
+	// recovery code, ["webauthn"] or ["pwd", "webauthn"] with a passkey;
+	// nil if absent (tokens issued before authstore recorded it).
+	AMR []string
+}
+
+// secondFactors are the amr values (RFC 8176, and "webauthn") that are a
+// factor beyond a password: a one-time code, a hardware or software key,
+// a passkey, or "mfa" itself.
+var secondFactors = []string{"otp", "webauthn", "hwk", "swk", "sms", "tel", "sc", "mfa"}
+
+// HasSecondFactor reports whether the user authenticated with more than a
+// password: whether AMR holds "otp", "webauthn", "hwk", "swk", "sms",
+// "tel", "sc" or "mfa". A passkey alone (["webauthn"]) counts: it is a
+// device the user holds, unlocked by the user.
+func (c *Claims) HasSecondFactor() bool {
+	for _, m := range c.AMR {
+		if slices.Contains(secondFactors, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // Verifier verifies access tokens against a cached JWKS. It is safe for
@@ -217,6 +240,7 @@ type payload struct {
 	IssuedAt  *jwt.NumericDate `json:"iat"`
 	ID        string           `json:"jti"`
 	SessionID string           `json:"sid"`
+	AMR       []string         `json:"amr"`
 }
 
 // Verify checks token as the package documentation lists and returns its
@@ -313,6 +337,7 @@ func (v *Verifier) check(p *payload) (*Claims, error) {
 	c := &Claims{
 		Subject:   p.Subject,
 		SessionID: p.SessionID,
+		AMR:       p.AMR,
 		Issuer:    p.Issuer,
 		Audience:  v.cfg.Audience,
 		ID:        p.ID,
