@@ -350,3 +350,27 @@ func (a *Admin) SetPassword(ctx context.Context, idOrLogin, password string) (*U
 	a.audit(ctx, "password_set", slog.String("user", u.ID), slog.Int64("sessions_revoked", n))
 	return u, nil
 }
+
+// ResetMFA removes the second factor of a user (by ID or login), for a
+// user who lost it: the TOTP authenticator, pending or active, its
+// recovery codes and the signins waiting for a second factor. The user
+// then signs in with the password alone and may enroll again. Sessions
+// are kept (DisableUser ends them). Passkeys are not removed: they are
+// credentials of their own, which the user lists and deletes; the
+// passkeys work decides whether a reset also stops them acting as a
+// second factor. It reports whether there was a TOTP to remove; resetting
+// a user without one is not an error.
+func (a *Admin) ResetMFA(ctx context.Context, idOrLogin string) (*User, bool, error) {
+	u, err := a.User(ctx, idOrLogin)
+	if err != nil {
+		return nil, false, err
+	}
+	removed := true
+	if err := a.store.DeleteTOTP(ctx, u.ID); errors.Is(err, ErrNotFound) {
+		removed = false
+	} else if err != nil {
+		return nil, false, err
+	}
+	a.audit(ctx, "mfa_reset", slog.String("user", u.ID), slog.Bool("totp_removed", removed))
+	return u, removed, nil
+}

@@ -91,7 +91,7 @@ func commands() []command {
 		},
 		{
 			name: "users", help: usersHelp,
-			needSub: "users needs an action: list, show, disable, enable, delete, set-password, verify-email or send-reset", unknownSub: "unknown users action %q",
+			needSub: "users needs an action: list, show, disable, enable, delete, set-password, verify-email, send-reset or mfa-reset", unknownSub: "unknown users action %q",
 			subs: []command{
 				{name: "users list", help: usersHelp, args: argsAnywhere, flags: usersListFlags},
 				{name: "users show", help: usersHelp, args: argsAnywhere, flags: usersChangeFlags(showUser)},
@@ -101,6 +101,7 @@ func commands() []command {
 				{name: "users set-password", help: usersHelp, args: argsAnywhere, flags: usersSetPasswordFlags},
 				{name: "users verify-email", help: usersHelp, args: argsAnywhere, flags: usersChangeFlags(verifyUserEmail)},
 				{name: "users send-reset", help: usersHelp + secretHelp, args: argsAnywhere, flags: usersSendResetFlags},
+				{name: "users mfa-reset", help: usersHelp, args: argsAnywhere, flags: usersMFAResetFlags},
 			},
 		},
 		{
@@ -128,7 +129,7 @@ Usage:
   authstore serve [flags]                run the HTTP server (authstore serve --help lists the flags)
   authstore migrate [up|status] [flags]  apply or list database migrations
   authstore keys list|rotate|retire       show, rotate or remove signing keys (authstore keys --help)
-  authstore users list|show|disable|enable|delete|set-password|verify-email|send-reset [ID-OR-LOGIN]   manage users
+  authstore users list|show|disable|enable|delete|set-password|verify-email|send-reset|mfa-reset [ID-OR-LOGIN]   manage users
   authstore sessions list USER | revoke SESSION-ID                  list or revoke sessions
   authstore import FILE.jsonl | --from-postgres DSN                 import users, keeping IDs and hashes
   authstore version                      print the version
@@ -171,7 +172,7 @@ signs at once (authstore keys rotate --activate-in 0 first).
 `
 
 // usersHelp is the help of `authstore users`.
-const usersHelp = "Usage:\n  authstore users list [--after CURSOR] [--limit N]\n  authstore users show|disable|enable|verify-email ID-OR-LOGIN\n  authstore users delete [--yes] ID-OR-LOGIN\n  authstore users set-password ID-OR-LOGIN\n  authstore users send-reset [--reset-url URL] [--reset-ttl D] ID-OR-LOGIN\n\nlist shows users by creation time and ends a full page with the cursor of the\nnext. A disabled user cannot sign in or refresh; disabling revokes its sessions.\ndelete asks for confirmation on a terminal; elsewhere it needs --yes.\nset-password reads the new password from the terminal (without echo, twice) or\nfrom the first line of standard input, applies signup's password rules and\nrevokes every session of the user. verify-email marks the address verified.\nsend-reset mails a password reset link, as forgot password does (it needs the\nsecret key, which seals the outbox; a running server delivers it).\n\n"
+const usersHelp = "Usage:\n  authstore users list [--after CURSOR] [--limit N]\n  authstore users show|disable|enable|verify-email ID-OR-LOGIN\n  authstore users delete [--yes] ID-OR-LOGIN\n  authstore users set-password ID-OR-LOGIN\n  authstore users send-reset [--reset-url URL] [--reset-ttl D] ID-OR-LOGIN\n  authstore users mfa-reset ID-OR-LOGIN\n\nlist shows users by creation time and ends a full page with the cursor of the\nnext. A disabled user cannot sign in or refresh; disabling revokes its sessions.\ndelete asks for confirmation on a terminal; elsewhere it needs --yes.\nset-password reads the new password from the terminal (without echo, twice) or\nfrom the first line of standard input, applies signup's password rules and\nrevokes every session of the user. verify-email marks the address verified.\nsend-reset mails a password reset link, as forgot password does (it needs the\nsecret key, which seals the outbox; a running server delivers it).\nmfa-reset removes the user's TOTP and recovery codes, for a user who lost\nthem: the password alone signs in again; sessions and passkeys are kept.\n\n"
 
 // sessionsHelp is the help of `authstore sessions`.
 const sessionsHelp = "Usage:\n  authstore sessions list ID-OR-LOGIN\n  authstore sessions revoke SESSION-ID\n\n"
@@ -418,6 +419,14 @@ func usersSetPasswordFlags(fs *flag.FlagSet, _ cmdEnv) action {
 	return func(ctx context.Context, e cmdEnv, pos []string) error {
 		return usersSetPassword(ctx, e, c, min, max, pos)
 	}
+}
+
+// usersMFAResetFlags declares the flags of `authstore users mfa-reset`: the
+// admin's.
+func usersMFAResetFlags(fs *flag.FlagSet, _ cmdEnv) action {
+	var c adminConfig
+	c.declare(fs)
+	return func(ctx context.Context, e cmdEnv, pos []string) error { return usersMFAReset(ctx, e, c, pos) }
 }
 
 // usersSendResetFlags declares the flags of `authstore users send-reset

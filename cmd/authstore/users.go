@@ -185,3 +185,26 @@ func confirmDelete(ctx context.Context, a *adminCtx, idOrLogin string, yes bool,
 	}
 	return errors.New("not deleted")
 }
+
+// usersMFAReset runs `authstore users mfa-reset ID-OR-LOGIN`: removes the
+// user's TOTP and recovery codes (auth.Admin.ResetMFA), audited.
+func usersMFAReset(ctx context.Context, e cmdEnv, c adminConfig, pos []string) error {
+	a, idOrLogin, err := openForUser(ctx, e, c, pos)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	u, removed, err := a.ResetMFA(ctx, idOrLogin)
+	if errors.Is(err, auth.ErrNotFound) {
+		return fmt.Errorf("no user with ID or login %q", idOrLogin)
+	}
+	if err != nil {
+		return err
+	}
+	if !removed {
+		fmt.Fprintf(e.stdout, "user %s (%s) has no TOTP; nothing to reset\n", termSafe(u.ID), termSafe(u.Login))
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "removed the TOTP and recovery codes of user %s (%s)\n", termSafe(u.ID), termSafe(u.Login))
+	return nil
+}
