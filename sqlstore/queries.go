@@ -26,6 +26,7 @@ type queries struct {
 	signingKeys, createSigningKey, removeSigningKey string
 
 	accounts accountQueries
+	passkeys passkeyQueries
 }
 
 // newQueries returns every statement with its placeholders rewritten by bind.
@@ -73,6 +74,7 @@ func newQueries(bind func(string) string) queries {
 			WHERE id = ?`),
 
 		accounts: newAccountQueries(bind),
+		passkeys: newPasskeyQueries(bind),
 	}
 }
 
