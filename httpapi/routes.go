@@ -160,6 +160,12 @@ func addRoutes(mux *http.ServeMux, cfg Config, ew errorWriter, svc *auth.Service
 	mux.Handle("POST /auth/email/verify", limit(otherClass, handleVerifyEmail(ew, svc, cfg.MaxBodyBytes)))
 	mux.Handle("POST /auth/email/verify/resend", limit(mailClass, handleResendVerification(ew, svc)))
 	mux.Handle("POST /auth/email", limit(mailClass, handleChangeEmail(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/passkeys/register/begin", limit(otherClass, handleRegisterPasskeyBegin(ew, svc)))
+	mux.Handle("POST /auth/passkeys/register/finish", limit(otherClass, handleRegisterPasskeyFinish(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("POST /auth/passkeys/login/begin", limit(signinClass, handlePasskeyLoginBegin(ew, svc)))
+	mux.Handle("POST /auth/passkeys/login/finish", limit(signinClass, handlePasskeyLoginFinish(ew, svc, cfg.MaxBodyBytes)))
+	mux.Handle("GET /auth/passkeys", limit(otherClass, handlePasskeys(ew, svc)))
+	mux.Handle("DELETE /auth/passkeys/{id}", limit(otherClass, handleDeletePasskey(ew, svc)))
 
 	mux.Handle("GET /healthz", limit(otherClass, handleHealthz()))
 	mux.Handle("GET /readyz", limit(otherClass, handleReadyz(ew, svc)))

@@ -48,7 +48,6 @@ func New(origin string) *Authenticator {
 	return &Authenticator{Origin: origin}
 }
 
-
 // Create answers creation options (PublicKeyCredentialCreationOptionsJSON)
 // with a new credential, as navigator.credentials.create and toJSON would.
 func (a *Authenticator) Create(options []byte) (json.RawMessage, error) {
