@@ -11,12 +11,13 @@ import (
 	"time"
 )
 
-// AdminStore is the part of Store that Admin uses: users, their sessions
-// and their account tokens.
+// AdminStore is the part of Store that Admin uses: users, their sessions,
+// their account tokens and their second factors.
 type AdminStore interface {
 	UserStore
 	SessionStore
 	AccountStore
+	MFAStore
 }
 
 // AdminConfig holds what Admin needs: no keys or secrets, so the admin

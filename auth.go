@@ -58,7 +58,19 @@ type Session struct {
 	RevokedAt  time.Time // zero while the session is live
 	UserAgent  string
 	IP         string
+	// AMR lists the authentication methods that opened the session (RFC
+	// 8176 values: AMRPassword, AMROTP, AMRWebAuthn), in the order they
+	// were used; every access token of the session carries them as "amr",
+	// refreshed ones included. Never empty for a stored session.
+	AMR []string
 }
+
+// Authentication method references (RFC 8176) of sessions and access tokens.
+const (
+	AMRPassword = "pwd"      // a password
+	AMROTP      = "otp"      // a one-time code: TOTP or recovery code
+	AMRWebAuthn = "webauthn" // a WebAuthn credential (passkey)
+)
 
 // Revoked reports whether the session has been revoked.
 func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
@@ -110,6 +122,9 @@ type AccessClaims struct {
 	ID        string // jti
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// AMR is the session's authentication methods (Session.AMR); empty
+	// only in tokens signed before sessions recorded them.
+	AMR []string
 }
 
 // AccessTokenSigner signs access tokens. The token package implements it.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -396,7 +397,9 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context) (CeremonyStart, error) 
 }
 
 // FinishPasskeyLogin checks the browser's authentication response against
-// the ceremony and opens a session for the passkey's user.
+// the ceremony and opens a session for the passkey's user, whose AMR is
+// ["webauthn"]: the passkey alone, user verification required, is both
+// factors, so no second factor is asked even if the user has TOTP.
 //
 // It returns ErrInvalidCeremony for a ceremony that is not a live signin
 // ceremony, and ErrPasskeyRefused when the response fails verification,
@@ -423,7 +426,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, f PasskeyFinish, c Cli
 		return Tokens{}, ErrEmailNotVerified
 	}
 	s.audit(ctx, slog.LevelInfo, "passkey_signin", slog.String("user", u.ID), ipAttr(c))
-	return s.openSession(ctx, u.ID, c, s.now())
+	return s.openSession(ctx, u.ID, c, s.now(), []string{AMRWebAuthn})
 }
 
 // assert verifies credential against the ceremony cer, for user userID
@@ -526,4 +529,122 @@ func (s *Service) PurgeCeremonies(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("purge ceremonies: %w", err)
 	}
 	return n, nil
+}
+
+// CeremonyMFA is a passkey as the second factor of a password signin,
+// bound to its mfa_token.
+const CeremonyMFA CeremonyKind = "mfa"
+
+// mfaCeremonyID is the stored id of the second-factor ceremony of the
+// mfa_token whose hash is tokenHash: the client holds no ceremony token,
+// only the mfa_token, so the ceremony is found by it.
+func mfaCeremonyID(tokenHash string) string { return ceremonyID("mfa\x00" + tokenHash) }
+
+// liveMFAToken returns the mfa_token v and its enabled user, or
+// ErrInvalidMFAToken.
+func (s *Service) liveMFAToken(ctx context.Context, op string, v Value) (*MFAToken, *User, error) {
+	if v.Type != ValueString {
+		return nil, nil, ErrInvalidMFAToken
+	}
+	hash, ok := tokenHash(JSTrim(v.Str))
+	if !ok {
+		return nil, nil, ErrInvalidMFAToken
+	}
+	mt, err := s.cfg.Store.MFAToken(ctx, hash)
+	if errors.Is(err, ErrNotFound) || (err == nil && !s.now().Before(mt.ExpiresAt)) {
+		return nil, nil, ErrInvalidMFAToken
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	u, err := s.cfg.Store.UserByID(ctx, mt.UserID)
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Disabled()) {
+		return nil, nil, ErrInvalidMFAToken
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return mt, u, nil
+}
+
+// BeginMFAWebAuthn starts a passkey as the second factor of the signin
+// that answered mfaToken: request options listing the user's passkeys
+// (user verification preferred: the password was the first factor). The
+// ceremony is bound to the mfa_token and lives CeremonyTTL (and no longer
+// than the token matters: VerifyMFA checks both); a later begin for the
+// same token replaces it. It returns ErrInvalidMFAToken for a token that
+// is unknown, used or expired, or whose user is disabled or has no
+// passkey.
+func (s *Service) BeginMFAWebAuthn(ctx context.Context, mfaToken Value) (json.RawMessage, error) {
+	const op = "begin mfa webauthn"
+	wa, err := s.webAuthn()
+	if err != nil {
+		return nil, err
+	}
+	mt, u, err := s.liveMFAToken(ctx, op, mfaToken)
+	if err != nil {
+		return nil, err
+	}
+	have, err := s.cfg.Store.UserPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(have) == 0 {
+		return nil, ErrInvalidMFAToken
+	}
+	opts, state, err := wa.BeginLogin(have)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	id := mfaCeremonyID(mt.Hash)
+	if _, err := s.cfg.Store.TakeCeremony(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	now := s.now()
+	cer := &Ceremony{ID: id, Kind: CeremonyMFA, UserID: u.ID, Binding: mt.Hash, State: state, CreatedAt: now, ExpiresAt: now.Add(CeremonyTTL)}
+	if err := s.cfg.Store.CreateCeremony(ctx, cer); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return opts, nil
+}
+
+// verifyMFAPasskey is VerifyMFA with a credential: the assertion of one of
+// the user's passkeys answering BeginMFAWebAuthn's options. It opens a
+// session whose AMR is the first factor's plus "webauthn", and consumes
+// the mfa_token. A refused assertion (ErrPasskeyRefused) spends the
+// ceremony but not the token: the client begins again. It returns
+// ErrInvalidCeremony when no live ceremony of this token is waiting.
+func (s *Service) verifyMFAPasskey(ctx context.Context, r MFAVerifyRequest, c Client) (Tokens, error) {
+	const op = "verify mfa passkey"
+	wa, err := s.webAuthn()
+	if err != nil {
+		return Tokens{}, err
+	}
+	mt, u, err := s.liveMFAToken(ctx, op, r.MFAToken)
+	if err != nil {
+		return Tokens{}, err
+	}
+	cer, err := s.cfg.Store.TakeCeremony(ctx, mfaCeremonyID(mt.Hash))
+	if errors.Is(err, ErrNotFound) {
+		return Tokens{}, ErrInvalidCeremony
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if cer.Kind != CeremonyMFA || cer.UserID != u.ID || cer.Binding != mt.Hash || !s.now().Before(cer.ExpiresAt) {
+		return Tokens{}, ErrInvalidCeremony
+	}
+	if _, err := s.assert(ctx, wa, cer, r.Credential, u.ID, c); err != nil {
+		return Tokens{}, err
+	}
+	now := s.now()
+	if err := s.cfg.Store.ConsumeMFAToken(ctx, mt.Hash, now); errors.Is(err, ErrNotFound) {
+		return Tokens{}, ErrInvalidMFAToken // consumed by a concurrent verify
+	} else if err != nil {
+		return Tokens{}, fmt.Errorf("%s: %w", op, err)
+	}
+	amr := append(slices.Clip(mt.AMR), AMRWebAuthn)
+	s.audit(ctx, slog.LevelInfo, "mfa_verified", slog.String("user", u.ID), slog.String("method", MethodWebAuthn), ipAttr(c))
+	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID), ipAttr(c))
+	return s.openSession(ctx, u.ID, c, now, amr)
 }

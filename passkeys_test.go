@@ -454,3 +454,109 @@ func TestPurgeCeremonies(t *testing.T) {
 		t.Errorf("PurgeCeremonies of expired ones = %d, %v; want 3", n, err)
 	}
 }
+
+func TestPasskeyAsSecondFactor(t *testing.T) {
+	t.Parallel()
+	f, _ := newPasskeyFixture(t, nil)
+	ctx := t.Context()
+	c := f.newCaller(t, "alice")
+	a := passkeytest.New(rpOrigin)
+	a.CountUp = true
+	f.register(t, c, a, "")
+	password := auth.SigninRequest{Login: auth.String("alice"), Password: auth.String("correct horse battery")}
+
+	// A registered passkey makes password signin ask for it.
+	res, err := f.svc.Signin(ctx, password, auth.Client{})
+	if err != nil || res.Challenge == nil || !slices.Equal(res.Challenge.Methods, []string{auth.MethodWebAuthn}) {
+		t.Fatalf("Signin = %+v, %v; want a challenge with methods [webauthn]", res, err)
+	}
+	mfa := auth.String(res.Challenge.MFAToken)
+	opts, err := f.svc.BeginMFAWebAuthn(ctx, mfa)
+	if err != nil {
+		t.Fatalf("BeginMFAWebAuthn: %v", err)
+	}
+	var o struct {
+		Allow []struct {
+			ID string `json:"id"`
+		} `json:"allowCredentials"`
+		UserVerification string `json:"userVerification"`
+	}
+	if err := json.Unmarshal(opts, &o); err != nil || len(o.Allow) != 1 || o.UserVerification != "preferred" {
+		t.Errorf("second-factor options = %s, want the passkey in allowCredentials, userVerification preferred", opts)
+	}
+	// A refused assertion spends the ceremony, not the mfa_token.
+	wrong := *a
+	wrong.Origin = "https://evil.example"
+	bad, _ := wrong.Get(opts)
+	_, err = f.svc.VerifyMFA(ctx, auth.MFAVerifyRequest{MFAToken: mfa, Credential: bad}, auth.Client{})
+	wantErr(t, err, auth.ErrPasskeyRefused)
+	cred, _ := a.Get(opts)
+	_, err = f.svc.VerifyMFA(ctx, auth.MFAVerifyRequest{MFAToken: mfa, Credential: cred}, auth.Client{})
+	wantErr(t, err, auth.ErrInvalidCeremony)
+
+	opts, err = f.svc.BeginMFAWebAuthn(ctx, mfa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, _ = a.Get(opts)
+	tok, err := f.svc.VerifyMFA(ctx, auth.MFAVerifyRequest{MFAToken: mfa, Credential: cred}, auth.Client{})
+	if err != nil {
+		t.Fatalf("VerifyMFA with a passkey: %v", err)
+	}
+	if amr := claims(t, tok.AccessToken)["amr"]; !slices.Equal(toStrings(amr), []string{"pwd", "webauthn"}) {
+		t.Errorf("amr = %v, want [pwd webauthn]", amr)
+	}
+	// The mfa_token is spent.
+	_, err = f.svc.BeginMFAWebAuthn(ctx, mfa)
+	wantErr(t, err, auth.ErrInvalidMFAToken)
+
+	// A passkey alone: amr [webauthn], no second factor asked.
+	tok, err = f.passkeySignin(t, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amr := claims(t, tok.AccessToken)["amr"]; !slices.Equal(toStrings(amr), []string{"webauthn"}) {
+		t.Errorf("passkey signin amr = %v, want [webauthn]", amr)
+	}
+
+	// Another user's passkey does not answer alice's challenge.
+	bob := f.newCaller(t, "bob")
+	b := passkeytest.New(rpOrigin)
+	f.register(t, bob, b, "")
+	res, _ = f.svc.Signin(ctx, password, auth.Client{})
+	opts, _ = f.svc.BeginMFAWebAuthn(ctx, auth.String(res.Challenge.MFAToken))
+	stolen, err := passkeyOf(b).Get(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.VerifyMFA(ctx, auth.MFAVerifyRequest{MFAToken: auth.String(res.Challenge.MFAToken), Credential: stolen}, auth.Client{})
+	wantErr(t, err, auth.ErrPasskeyRefused)
+}
+
+// passkeyOf is a with a browser that ignores allowCredentials: an
+// attacker's client.
+func passkeyOf(a *passkeytest.Authenticator) interface {
+	Get([]byte) (json.RawMessage, error)
+} {
+	return ignoreAllow{a}
+}
+
+type ignoreAllow struct{ a *passkeytest.Authenticator }
+
+func (i ignoreAllow) Get(opts []byte) (json.RawMessage, error) {
+	var m map[string]any
+	json.Unmarshal(opts, &m)
+	delete(m, "allowCredentials")
+	b, _ := json.Marshal(m)
+	return i.a.Get(b)
+}
+
+func toStrings(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}

@@ -144,9 +144,9 @@ func (w watchedStore) CreateSession(ctx context.Context, s *Session) error {
 	return w.done(w.Store.CreateSession(ctx, s))
 }
 
-func (w watchedStore) RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (string, error) {
-	userID, err := w.Store.RotateSession(ctx, id, from, issuedAfter, at)
-	return userID, w.done(err)
+func (w watchedStore) RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (string, []string, error) {
+	userID, amr, err := w.Store.RotateSession(ctx, id, from, issuedAfter, at)
+	return userID, amr, w.done(err)
 }
 
 func (w watchedStore) RevokeSession(ctx context.Context, id string, at time.Time) error {

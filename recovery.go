@@ -239,7 +239,7 @@ func (s *Service) ResetPassword(ctx context.Context, r ResetRequest, c Client) (
 		return Tokens{}, fmt.Errorf("reset password: hash: %w", err)
 	}
 	now := s.now()
-	sess, err := s.newSession(u.ID, c, now)
+	sess, err := s.newSession(u.ID, c, now, []string{AMRPassword})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("reset password: %w", err)
 	}
@@ -254,7 +254,7 @@ func (s *Service) ResetPassword(ctx context.Context, r ResetRequest, c Client) (
 		return Tokens{}, fmt.Errorf("reset password: %w", err)
 	}
 	s.audit(ctx, slog.LevelInfo, "password_reset", slog.String("user", u.ID), ipAttr(c))
-	return s.tokens(ctx, u.ID, sess.ID, 1, now)
+	return s.tokens(ctx, u.ID, sess.ID, 1, now, sess.AMR)
 }
 
 // policy is signup's password policy.
@@ -330,9 +330,9 @@ func (s *Service) ChangePassword(ctx context.Context, caller *Caller, r ChangePa
 // concurrent refresh rotated it first, it returns the current generation's.
 func (s *Service) reissue(ctx context.Context, caller *Caller, now time.Time) (Tokens, error) {
 	sess := caller.Session
-	userID, err := s.cfg.Store.RotateSession(ctx, sess.ID, sess.Generation, now.Add(-s.cfg.RefreshTTL), now)
+	userID, amr, err := s.cfg.Store.RotateSession(ctx, sess.ID, sess.Generation, now.Add(-s.cfg.RefreshTTL), now)
 	if err == nil {
-		return s.tokens(ctx, userID, sess.ID, sess.Generation+1, now)
+		return s.tokens(ctx, userID, sess.ID, sess.Generation+1, now, amr)
 	}
 	if !errors.Is(err, ErrStale) {
 		return Tokens{}, fmt.Errorf("reissue tokens: %w", err)
@@ -344,7 +344,7 @@ func (s *Service) reissue(ctx context.Context, caller *Caller, now time.Time) (T
 	if err != nil {
 		return Tokens{}, fmt.Errorf("reissue tokens: %w", err)
 	}
-	return s.tokens(ctx, cur.UserID, cur.ID, cur.Generation, now)
+	return s.tokens(ctx, cur.UserID, cur.ID, cur.Generation, now, cur.AMR)
 }
 
 // ResendVerification mails the caller a new verification link, unless the

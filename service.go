@@ -90,7 +90,7 @@ type Config struct {
 	// OnEvent, if set, is called with the name of every audit event
 	// (signup, signin, signin_failed, signin_throttled, signin_unverified,
 	// refresh_reuse, logout, session_revoked, logout_all, and those of
-	// accounts.go), for metrics. It must not block.
+	// recovery.go and totp.go), for metrics. It must not block.
 	OnEvent func(event string)
 
 	// MailSealer seals the payloads of outbox messages, whose links hold
@@ -115,6 +115,15 @@ type Config struct {
 	// RequireVerifiedEmail refuses the signin of an unverified account
 	// with ErrEmailNotVerified, after its password is found correct.
 	RequireVerifiedEmail bool
+	// MFASealer seals the TOTP secrets of users (token.Sealer under its
+	// own key, not in the database). Nil means TOTP cannot be enrolled or
+	// used: EnrollTOTP fails, and so does the signin of a user who has it.
+	MFASealer MFASealer
+	// TOTPIssuer is the issuer label of the otpauth URLs of EnrollTOTP,
+	// which authenticator apps show beside the login (default
+	// DefaultTOTPIssuer).
+	TOTPIssuer string
+
 	// ForgotFloor is the least time ForgotPassword takes, by the wall
 	// clock, from its call to its answer, so that the answer for an
 	// address with an account (which stores a token and a message) comes
@@ -130,8 +139,9 @@ type Service struct {
 	log     *slog.Logger
 	// gate admits signups and signins and bounds their hashing.
 	gate *gate
-	// throttleMAC keys throttleKey; mailMAC keys mailKey.
-	throttleMAC, mailMAC []byte
+	// throttleMAC keys throttleKey; mailMAC keys mailKey; recoveryMAC
+	// keys recoveryHash.
+	throttleMAC, mailMAC, recoveryMAC []byte
 	// mail builds account tokens and their messages.
 	mail mailer
 	// writes is the outcome of recent writes, for Ready.
@@ -194,6 +204,12 @@ func NewService(cfg Config) (*Service, error) {
 	mm := hmac.New(sha256.New, cfg.RefreshKey)
 	mm.Write([]byte("authstore mail throttle key v1"))
 	svc.mailMAC = mm.Sum(nil)
+	rm := hmac.New(sha256.New, cfg.RefreshKey)
+	rm.Write([]byte("authstore recovery code key v1"))
+	svc.recoveryMAC = rm.Sum(nil)
+	if svc.cfg.TOTPIssuer == "" {
+		svc.cfg.TOTPIssuer = DefaultTOTPIssuer
+	}
 	svc.mail = mailer{
 		sealer: cfg.MailSealer, rand: cfg.Rand,
 		resetURL: cfg.ResetURL, verifyURL: cfg.VerifyURL,
@@ -247,7 +263,7 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 	}
 	// The user and its first session are stored in one transaction, so a
 	// failed signup leaves nothing behind and can be retried as it was.
-	sess, err := s.newSession(u.ID, c, now)
+	sess, err := s.newSession(u.ID, c, now, []string{AMRPassword})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
@@ -269,10 +285,13 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 		return Tokens{}, fmt.Errorf("signup: %w", err)
 	}
 	s.audit(ctx, slog.LevelInfo, "signup", slog.String("user", u.ID), ipAttr(c))
-	return s.tokens(ctx, u.ID, sess.ID, 1, now)
+	return s.tokens(ctx, u.ID, sess.ID, 1, now, sess.AMR)
 }
 
-// Signin checks a login (any case) and password and opens a session.
+// Signin checks a login (any case) and password and opens a session. For
+// an account with a second factor (see secondFactors) it opens none: once
+// the password is found correct it answers a Challenge, which VerifyMFA
+// completes; the answer to every other account is unchanged.
 //
 // It returns ErrBadCredentials for an unknown login or a wrong password,
 // after the same hashing work and store calls in both cases, and ErrBusy if
@@ -288,13 +307,13 @@ func (s *Service) Signup(ctx context.Context, r SignupRequest, c Client) (Tokens
 // a failed or held-back attempt, for known and unknown logins alike, so a
 // caller may rank the client's later requests by them (Client.Suspect)
 // without that ranking telling which logins exist.
-func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens, error) {
+func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (SigninResult, error) {
 	if err := validateSignin(&r, s.cfg.PasswordMaxLength); err != nil {
-		return Tokens{}, err
+		return SigninResult{}, err
 	}
 	leave, err := s.gate.enter(ctx, c.Suspect)
 	if err != nil {
-		return Tokens{}, err
+		return SigninResult{}, err
 	}
 	defer leave()
 	key := Fold(r.Login.Str)
@@ -308,11 +327,11 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 			if IsKind(err, KindTooManyRequests) {
 				s.audit(ctx, slog.LevelInfo, "signin_throttled", ipAttr(c))
 			}
-			return Tokens{}, err
+			return SigninResult{}, err
 		}
 		u, err = s.cfg.Store.UserByLoginKey(ctx, key)
 		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Tokens{}, fmt.Errorf("signin: %w", err)
+			return SigninResult{}, fmt.Errorf("signin: %w", err)
 		}
 	}
 	encoded := ""
@@ -325,24 +344,38 @@ func (s *Service) Signin(ctx context.Context, r SigninRequest, c Client) (Tokens
 		err = gerr
 	}
 	if err != nil {
-		return Tokens{}, fmt.Errorf("signin: verify: %w", err)
+		return SigninResult{}, fmt.Errorf("signin: verify: %w", err)
 	}
 	// A disabled user is answered as a wrong password, after the same work.
 	if !ok || u == nil || u.Disabled() {
 		s.audit(ctx, slog.LevelInfo, "signin_failed", slog.Bool("known_login", u != nil), ipAttr(c))
-		return Tokens{}, ErrBadCredentials
+		return SigninResult{}, ErrBadCredentials
 	}
 	s.clearSignin(ctx, tkey, u.ID)
 	if s.cfg.RequireVerifiedEmail && !u.EmailVerified() {
 		s.audit(ctx, slog.LevelInfo, "signin_unverified", slog.String("user", u.ID), ipAttr(c))
-		return Tokens{}, ErrEmailNotVerified
+		return SigninResult{}, ErrEmailNotVerified
 	}
 	now := s.now()
 	if rehash {
 		s.rehash(ctx, u.ID, r.Password.Str, now)
 	}
+	amr := []string{AMRPassword}
+	methods, err := s.secondFactors(ctx, u.ID)
+	if err != nil {
+		return SigninResult{}, fmt.Errorf("signin: second factors: %w", err)
+	}
+	if len(methods) > 0 {
+		ch, err := s.challenge(ctx, u.ID, amr, methods, now)
+		if err != nil {
+			return SigninResult{}, fmt.Errorf("signin: %w", err)
+		}
+		s.audit(ctx, slog.LevelInfo, "signin_mfa_required", slog.String("user", u.ID), ipAttr(c))
+		return SigninResult{Challenge: ch}, nil
+	}
 	s.audit(ctx, slog.LevelInfo, "signin", slog.String("user", u.ID), ipAttr(c))
-	return s.openSession(ctx, u.ID, c, now)
+	t, err := s.openSession(ctx, u.ID, c, now, amr)
+	return SigninResult{Tokens: t}, err
 }
 
 // rehash stores password under the current hashing parameters. A failure is
@@ -383,10 +416,10 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 	// token can rotate).
 	now := s.now()
 	for range 3 {
-		userID, err := s.cfg.Store.RotateSession(ctx, id, gen, now.Add(-s.cfg.RefreshTTL), now)
+		userID, amr, err := s.cfg.Store.RotateSession(ctx, id, gen, now.Add(-s.cfg.RefreshTTL), now)
 		switch {
 		case err == nil:
-			return s.tokens(ctx, userID, id, gen+1, now)
+			return s.tokens(ctx, userID, id, gen+1, now, amr)
 		case !errors.Is(err, ErrStale):
 			return Tokens{}, fmt.Errorf("refresh: %w", err)
 		}
@@ -414,7 +447,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 			}
 			continue // changed and changed back: try again
 		case gen == sess.Generation-1 && now.Sub(sess.RotatedAt) < s.cfg.RefreshGrace:
-			return s.tokens(ctx, sess.UserID, id, sess.Generation, now)
+			return s.tokens(ctx, sess.UserID, id, sess.Generation, now, sess.AMR)
 		case gen > sess.Generation:
 			// Only a database restored from an older copy gets here.
 			return Tokens{}, ErrInvalidToken
@@ -432,20 +465,22 @@ func (s *Service) Refresh(ctx context.Context, token string, c Client) (Tokens, 
 	return Tokens{}, fmt.Errorf("refresh: session %s kept changing under rotation", id)
 }
 
-// openSession creates a session for userID and returns its first tokens.
-func (s *Service) openSession(ctx context.Context, userID string, c Client, now time.Time) (Tokens, error) {
-	sess, err := s.newSession(userID, c, now)
+// openSession creates a session for userID, opened by the methods amr,
+// and returns its first tokens.
+func (s *Service) openSession(ctx context.Context, userID string, c Client, now time.Time, amr []string) (Tokens, error) {
+	sess, err := s.newSession(userID, c, now, amr)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
 	}
 	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
 	}
-	return s.tokens(ctx, userID, sess.ID, 1, now)
+	return s.tokens(ctx, userID, sess.ID, 1, now, sess.AMR)
 }
 
-// newSession returns a new session of userID for client c, at generation 1.
-func (s *Service) newSession(userID string, c Client, now time.Time) (*Session, error) {
+// newSession returns a new session of userID for client c, opened by the
+// methods amr, at generation 1.
+func (s *Service) newSession(userID string, c Client, now time.Time, amr []string) (*Session, error) {
 	id, err := newUUID(s.cfg.Rand)
 	if err != nil {
 		return nil, err
@@ -454,12 +489,13 @@ func (s *Service) newSession(userID string, c Client, now time.Time) (*Session, 
 		ID: id, UserID: userID, Generation: 1,
 		RotatedAt: now, CreatedAt: now, LastUsedAt: now,
 		UserAgent: truncate(printable(c.UserAgent), 512), IP: truncate(printable(c.IP), 64),
+		AMR: amr,
 	}, nil
 }
 
-// tokens signs a new access token for the session and derives the refresh
-// token of generation gen.
-func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int64, now time.Time) (Tokens, error) {
+// tokens signs a new access token for the session, carrying its methods
+// amr, and derives the refresh token of generation gen.
+func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int64, now time.Time, amr []string) (Tokens, error) {
 	jti, err := newUUID(s.cfg.Rand)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("tokens: %w", err)
@@ -467,7 +503,7 @@ func (s *Service) tokens(ctx context.Context, userID, sessionID string, gen int6
 	at, err := s.cfg.Signer.Sign(ctx, AccessClaims{
 		Issuer: s.cfg.Issuer, Subject: userID, Audience: s.cfg.Audience,
 		SessionID: sessionID, ID: jti,
-		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL),
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.AccessTTL), AMR: amr,
 	})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("tokens: sign: %w", err)

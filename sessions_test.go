@@ -17,7 +17,7 @@ func (f *fixture) signin(t *testing.T, login, ua string) auth.Tokens {
 	if err != nil {
 		t.Fatalf("signin %s: %v", login, err)
 	}
-	return tok
+	return tok.Tokens
 }
 
 func (f *fixture) caller(t *testing.T, access string) *auth.Caller {

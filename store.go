@@ -20,6 +20,7 @@ type Store interface {
 	KeyStore
 	AccountStore
 	OutboxStore
+	MFAStore
 	PasskeyStore
 	CeremonyStore
 
@@ -74,7 +75,8 @@ type SessionStore interface {
 	// Session returns the session with this id, or ErrNotFound.
 	Session(ctx context.Context, id string) (*Session, error)
 	// RotateSession moves session id from generation from to from+1, setting
-	// RotatedAt and LastUsedAt to at, and returns the session's user id, if
+	// RotatedAt and LastUsedAt to at, and returns the session's user id and
+	// AMR, if
 	// and only if the session is live, still at generation from, its
 	// RotatedAt is after issuedAfter (its refresh token has not expired) and
 	// its user is not disabled, in one compare-and-swap. Otherwise it
@@ -86,7 +88,7 @@ type SessionStore interface {
 	// cannot refresh) that the store enforces inside the swap, so that the
 	// common refresh reads no user and a user disabled at any time before
 	// the swap cannot rotate.
-	RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (userID string, err error)
+	RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (userID string, amr []string, err error)
 	// RevokeSession marks session id revoked at at; revoking a revoked
 	// session keeps its first RevokedAt and is not an error. It returns
 	// ErrNotFound if there is no such session.

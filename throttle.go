@@ -86,10 +86,18 @@ func tooMany(op string, wait time.Duration) *Error {
 //
 // The same store calls are made whether or not a user holds loginKey.
 func (s *Service) reserveSignin(ctx context.Context, loginKey string, now time.Time) error {
+	return s.reserveAttempt(ctx, "signin", loginKey, now)
+}
+
+// reserveAttempt is reserveSignin for any throttle key of the
+// LoginFailureStore: the attempts of operation op (a signin, or a second
+// factor's code, see mfaThrottleKey) are throttled as signins are.
+func (s *Service) reserveAttempt(ctx context.Context, op, key string, now time.Time) error {
 	t := s.cfg.LoginThrottle
+	loginKey := key
 	rec, err := s.cfg.Store.LoginFailures(ctx, loginKey)
 	if err != nil {
-		return fmt.Errorf("signin: login failures: %w", err)
+		return fmt.Errorf("%s: login failures: %w", op, err)
 	}
 	forget := now.Add(-t.Window)
 	if rec.Count > 0 && rec.Last.Before(forget) {
@@ -99,15 +107,15 @@ func (s *Service) reserveSignin(ctx context.Context, loginKey string, now time.T
 	}
 	if rec.Count >= int64(t.Free) {
 		if wait := rec.Last.Add(t.delay(rec.Count)).Sub(now); wait > 0 {
-			return tooMany("signin", wait)
+			return tooMany(op, wait)
 		}
 	}
 	after, err := s.cfg.Store.AddLoginFailure(ctx, loginKey, now, forget)
 	if err != nil {
-		return fmt.Errorf("signin: add login failure: %w", err)
+		return fmt.Errorf("%s: add login failure: %w", op, err)
 	}
 	if after.Count > int64(t.Free) && after.Count != rec.Count+1 {
-		return tooMany("signin", t.delay(after.Count))
+		return tooMany(op, t.delay(after.Count))
 	}
 	return nil
 }

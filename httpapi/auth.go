@@ -72,21 +72,30 @@ func handleSignup(ew errorWriter, svc *auth.Service, sus *suspects, maxBody int6
 	})
 }
 
-// handleSignin serves POST /auth/signin with a LoginDto body. A signin from
-// a suspect source reaches the service marked as such; a failed or
-// throttled one (see failedSignin) makes its source suspect before it is
-// answered.
+// handleSignin serves POST /auth/signin with a LoginDto body: 200
+// TokensDetails or, for an account with a second factor, 200 MfaChallenge.
+// A signin from a suspect source reaches the service marked as such; a
+// failed or throttled one (see failedSignin) makes its source suspect
+// before it is answered.
 func handleSignin(ew errorWriter, svc *auth.Service, sus *suspects, maxBody int64) http.Handler {
-	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
 		f, err := decode(w, r, maxBody)
-		if err != nil {
-			return auth.Tokens{}, err
+		var res auth.SigninResult
+		if err == nil {
+			res, err = svc.Signin(r.Context(), auth.SigninRequest{Login: f["login"], Password: f["password"]}, checkClient(r, sus))
+			if failedSignin(err) {
+				sus.mark(clientIPFrom(r))
+			}
 		}
-		t, err := svc.Signin(r.Context(), auth.SigninRequest{Login: f["login"], Password: f["password"]}, checkClient(r, sus))
-		if failedSignin(err) {
-			sus.mark(clientIPFrom(r))
+		switch {
+		case err != nil:
+			ew.write(w, r, err)
+		case res.Challenge != nil:
+			writeChallenge(w, res.Challenge)
+		default:
+			writeTokens(w, res.Tokens)
 		}
-		return t, err
 	})
 }
 

@@ -182,3 +182,57 @@ func handleDeletePasskey(ew errorWriter, svc *auth.Service) http.Handler {
 		return nil
 	})
 }
+
+// mfaVerifyRequest reads the body of POST /auth/mfa/verify: {mfa_token,
+// code} in any of decode's media types, or {mfa_token, credential} in
+// JSON, a credential being an object.
+func mfaVerifyRequest(w http.ResponseWriter, r *http.Request, maxBody int64) (auth.MFAVerifyRequest, error) {
+	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if media != mediaJSON {
+		f, err := decode(w, r, maxBody)
+		if err != nil {
+			return auth.MFAVerifyRequest{}, err
+		}
+		return auth.MFAVerifyRequest{MFAToken: f["mfa_token"], Code: f["code"]}, nil
+	}
+	m, err := rawMembers(w, r, maxBody)
+	if err != nil {
+		return auth.MFAVerifyRequest{}, err
+	}
+	var req auth.MFAVerifyRequest
+	if v, ok := m["mfa_token"]; ok {
+		req.MFAToken = jsonValue(v)
+	}
+	if v, ok := m["code"]; ok {
+		req.Code = jsonValue(v)
+	}
+	if c := bytes.TrimSpace(m["credential"]); len(c) > 0 && c[0] == '{' {
+		req.Credential = c
+	}
+	return req, nil
+}
+
+// handleMFAWebAuthnBegin serves POST /auth/mfa/webauthn/begin
+// ({mfa_token}): {publicKey: request options} listing the user's passkeys;
+// the assertion goes to POST /auth/mfa/verify with the same mfa_token.
+func handleMFAWebAuthnBegin(ew errorWriter, svc *auth.Service, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		m, err := rawMembers(w, r, maxBody)
+		var opts json.RawMessage
+		if err == nil {
+			var tok auth.Value
+			if v, ok := m["mfa_token"]; ok {
+				tok = jsonValue(v)
+			}
+			opts, err = svc.BeginMFAWebAuthn(r.Context(), tok)
+		}
+		if err != nil {
+			ew.write(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, struct {
+			PublicKey json.RawMessage `json:"publicKey"`
+		}{opts})
+	})
+}

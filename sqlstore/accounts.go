@@ -231,7 +231,7 @@ func (db *DB) ResetPassword(ctx context.Context, r *auth.PasswordReset) error {
 		s := r.Session
 		return execAll(ctx, tx, []any{db.q.createSession,
 			s.ID, s.UserID, s.Generation, millis(s.RotatedAt), millis(s.CreatedAt),
-			millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP})
+			millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP, joinAMR(s.AMR)})
 	})
 }
 

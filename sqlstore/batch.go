@@ -37,7 +37,8 @@ type rotation struct {
 
 type rotateRes struct {
 	userID string
-	err    error // nil, sql.ErrNoRows (no such live session at that generation), or a failure
+	amr    string // as stored
+	err    error  // nil, sql.ErrNoRows (no such live session at that generation), or a failure
 }
 
 func newBatcher(db *DB) *batcher {
@@ -64,25 +65,25 @@ func (b *batcher) close() {
 // rotate queues one rotation and waits for its commit. When ctx ends first
 // it returns ctx's error, and the rotation may still commit: the client
 // then retries with its old token, which the grace window answers.
-func (b *batcher) rotate(ctx context.Context, args []any) (string, error) {
+func (b *batcher) rotate(ctx context.Context, args []any) (userID, amr string, err error) {
 	select {
 	case <-b.quit: // closed: a send could still land in the buffer
-		return "", sql.ErrConnDone
+		return "", "", sql.ErrConnDone
 	default:
 	}
 	r := &rotation{ctx: ctx, args: args, res: make(chan rotateRes, 1)}
 	select {
 	case b.reqs <- r:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", "", ctx.Err()
 	case <-b.quit:
-		return "", sql.ErrConnDone
+		return "", "", sql.ErrConnDone
 	}
 	select {
 	case res := <-r.res:
-		return res.userID, res.err
+		return res.userID, res.amr, res.err
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", "", ctx.Err()
 	}
 }
 
@@ -151,7 +152,7 @@ func (b *batcher) run(batch []*rotation) {
 			res[i].err = err // its caller is gone: do not rotate
 			continue
 		}
-		err := txst.QueryRowContext(ctx, r.args...).Scan(&res[i].userID)
+		err := txst.QueryRowContext(ctx, r.args...).Scan(&res[i].userID, &res[i].amr)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			tx.Rollback()
 			fail(err)

@@ -21,12 +21,12 @@ type migration struct {
 	name    string
 }
 
-// wantMigrations lists every migration, by version. Version 7 is the
-// i14-totp branch's (second factors), merged separately.
+// wantMigrations lists every migration, by version.
 func wantMigrations() []migration {
 	return []migration{
 		{1, "00001_init.sql"}, {2, "00002_accounts.sql"}, {3, "00003_key_removal.sql"}, {4, "00004_login_skeleton.sql"},
-		{5, "00005_rekey_users.go"}, {6, "00006_account_mail.sql"}, {latestVersion, "00008_passkeys.sql"},
+		{5, "00005_rekey_users.go"}, {6, "00006_account_mail.sql"},
+		{7, "00007_second_factors.sql"}, {latestVersion, "00008_passkeys.sql"},
 	}
 }
 

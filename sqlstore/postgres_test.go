@@ -161,7 +161,7 @@ func TestPostgresOutage(t *testing.T) {
 	monitor := connect(t, dsn, "pgtest-monitor")
 
 	done := make(chan error, 1)
-	go func() { _, err := db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now()); done <- err }()
+	go func() { _, _, err := db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now()); done <- err }()
 	pid := waitingBackend(t, monitor)
 	var killed bool
 	if err := monitor.QueryRow(t.Context(), `SELECT pg_terminate_backend($1)`, pid).Scan(&killed); err != nil || !killed {
@@ -176,7 +176,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatalf("Rollback: %v", err)
 	}
 
-	if _, err := db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now()); err != nil {
+	if _, _, err := db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now()); err != nil {
 		t.Errorf("RotateSession after the outage: %v", err)
 	}
 	if err := db.Ping(t.Context()); err != nil {
@@ -197,7 +197,7 @@ func TestPostgresCallTimeout(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	id, tx := lockedSession(t, db, dsn)
 
-	_, err = db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now())
+	_, _, err = db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now())
 	if !auth.IsKind(err, auth.KindUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("RotateSession past the timeout error = %v, want KindUnavailable wrapping DeadlineExceeded", err)
 	}
@@ -209,7 +209,7 @@ func TestPostgresCallTimeout(t *testing.T) {
 	t.Cleanup(func() { slow.Close() })
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	_, err = slow.RotateSession(ctx, id, 1, time.Time{}, time.Now())
+	_, _, err = slow.RotateSession(ctx, id, 1, time.Time{}, time.Now())
 	if auth.IsKind(err, auth.KindUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("RotateSession past the caller's deadline error = %v, want a plain DeadlineExceeded", err)
 	}
@@ -217,7 +217,7 @@ func TestPostgresCallTimeout(t *testing.T) {
 	if err := tx.Rollback(t.Context()); err != nil {
 		t.Fatalf("Rollback: %v", err)
 	}
-	if _, err := db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now()); err != nil {
+	if _, _, err := db.RotateSession(t.Context(), id, 1, time.Time{}, time.Now()); err != nil {
 		t.Errorf("RotateSession after the lock is released: %v", err)
 	}
 }

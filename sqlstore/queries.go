@@ -7,7 +7,7 @@ import (
 
 const (
 	userColumns    = `id, first_name, last_name, login, login_key, login_skeleton, email, email_key, password_hash, created_at, updated_at, disabled_at, email_verified_at`
-	sessionColumns = `id, user_id, generation, rotated_at, created_at, last_used_at, revoked_at, user_agent, ip`
+	sessionColumns = `id, user_id, generation, rotated_at, created_at, last_used_at, revoked_at, user_agent, ip, amr`
 	keyColumns     = `id, serial, algorithm, private, public, created_at, activates_at, removed_at, refused_at`
 )
 
@@ -26,6 +26,7 @@ type queries struct {
 	signingKeys, createSigningKey, removeSigningKey string
 
 	accounts accountQueries
+	mfa      mfaQueries
 	passkeys passkeyQueries
 }
 
@@ -43,12 +44,12 @@ func newQueries(bind func(string) string) queries {
 		deleteUserSessions: bind(`DELETE FROM sessions WHERE user_id = ?`),
 		deleteUser:         bind(`DELETE FROM users WHERE id = ?`),
 
-		createSession: bind(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		createSession: bind(`INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		session:       bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`),
 		rotateSession: bind(`UPDATE sessions SET generation = generation + 1, rotated_at = ?, last_used_at = ?
 			WHERE id = ? AND generation = ? AND revoked_at IS NULL AND rotated_at > ?
 				AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = sessions.user_id AND users.disabled_at IS NOT NULL)
-			RETURNING user_id`),
+			RETURNING user_id, amr`),
 		revokeSession: bind(`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`),
 		userSessions:  bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id`),
 		revokeUserSessions: bind(`UPDATE sessions SET revoked_at = ?
@@ -74,6 +75,7 @@ func newQueries(bind func(string) string) queries {
 			WHERE id = ?`),
 
 		accounts: newAccountQueries(bind),
+		mfa:      newMFAQueries(bind),
 		passkeys: newPasskeyQueries(bind),
 	}
 }

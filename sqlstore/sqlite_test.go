@@ -153,7 +153,7 @@ func TestClosedDatabaseReturnsErrors(t *testing.T) {
 		if _, err := db.UserByID(ctx, "x"); err == nil || errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("%s: UserByID after Close error = %v, want a database error", dsn, err)
 		}
-		if _, err := db.RotateSession(ctx, "x", 1, time.Time{}, time.Now()); err == nil || errors.Is(err, auth.ErrNotFound) {
+		if _, _, err := db.RotateSession(ctx, "x", 1, time.Time{}, time.Now()); err == nil || errors.Is(err, auth.ErrNotFound) {
 			t.Errorf("%s: RotateSession after Close error = %v, want a database error", dsn, err)
 		}
 		if err := db.CreateUser(ctx, testUser()); err == nil {
@@ -204,7 +204,7 @@ func BenchmarkRotateSession(b *testing.B) {
 		b.Fatalf("CreateSession: %v", err)
 	}
 	for gen := int64(1); b.Loop(); gen++ {
-		if _, err := db.RotateSession(ctx, "s1", gen, time.Time{}, now); err != nil {
+		if _, _, err := db.RotateSession(ctx, "s1", gen, time.Time{}, now); err != nil {
 			b.Fatalf("RotateSession: %v", err)
 		}
 	}

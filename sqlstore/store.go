@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/authstore/auth"
@@ -40,12 +41,14 @@ func scanSession(s scanner) (*auth.Session, error) {
 		sess                       auth.Session
 		rotated, created, lastUsed int64
 		revoked                    sql.NullInt64
+		amr                        string
 	)
 	err := s.Scan(&sess.ID, &sess.UserID, &sess.Generation, &rotated, &created, &lastUsed,
-		&revoked, &sess.UserAgent, &sess.IP)
+		&revoked, &sess.UserAgent, &sess.IP, &amr)
 	if err != nil {
 		return nil, err
 	}
+	sess.AMR = splitAMR(amr)
 	sess.RotatedAt, sess.CreatedAt, sess.LastUsedAt = fromMillis(rotated), fromMillis(created), fromMillis(lastUsed)
 	sess.RevokedAt = fromNullMillis(revoked)
 	return &sess, nil
@@ -195,7 +198,7 @@ func (db *DB) CreateSession(ctx context.Context, s *auth.Session) error {
 	defer cancel()
 	_, err := db.run(ctx, db.q.createSession,
 		s.ID, s.UserID, s.Generation, millis(s.RotatedAt), millis(s.CreatedAt),
-		millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP)
+		millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP, joinAMR(s.AMR))
 	if err != nil {
 		return db.wrap(ctx, "create session", err)
 	}
@@ -223,7 +226,7 @@ func (db *DB) CreateUserWithSession(ctx context.Context, u *auth.User, s *auth.S
 	}
 	_, err = tx.ExecContext(ctx, db.q.createSession,
 		s.ID, s.UserID, s.Generation, millis(s.RotatedAt), millis(s.CreatedAt),
-		millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP)
+		millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP, joinAMR(s.AMR))
 	if err != nil {
 		return db.wrap(ctx, op, err)
 	}
@@ -256,32 +259,40 @@ func (db *DB) Session(ctx context.Context, id string) (*auth.Session, error) {
 // RotateSession moves session id from generation from to from+1, setting
 // RotatedAt and LastUsedAt to at, if and only if it is live, still at
 // generation from, was rotated after issuedAfter and its user is not
-// disabled, in one compare-and-swap UPDATE that returns the user id.
+// disabled, in one compare-and-swap UPDATE that returns the user id and
+// the session's AMR.
 // Otherwise it changes nothing and returns an error wrapping auth.ErrStale,
 // whether or not such a session exists: it reads nothing more, since the
 // caller reads the session to tell why.
-func (db *DB) RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (string, error) {
+func (db *DB) RotateSession(ctx context.Context, id string, from int64, issuedAfter, at time.Time) (string, []string, error) {
 	const op = "rotate session"
 	ctx, cancel := db.call(ctx)
 	defer cancel()
 	var (
-		userID string
-		err    error
-		args   = []any{millis(at), millis(at), id, from, cutoff(issuedAfter)}
+		userID, amr string
+		err         error
+		args        = []any{millis(at), millis(at), id, from, cutoff(issuedAfter)}
 	)
 	if db.rotations != nil {
-		userID, err = db.rotations.rotate(ctx, args)
+		userID, amr, err = db.rotations.rotate(ctx, args)
 	} else {
-		err = db.queryRow(ctx, true, db.q.rotateSession, args...).Scan(&userID)
+		err = db.queryRow(ctx, true, db.q.rotateSession, args...).Scan(&userID, &amr)
 	}
 	switch {
 	case err == nil:
-		return userID, nil
+		return userID, splitAMR(amr), nil
 	case errors.Is(err, sql.ErrNoRows):
-		return "", fmt.Errorf("sqlstore: %s: %w", op, auth.ErrStale)
+		return "", nil, fmt.Errorf("sqlstore: %s: %w", op, auth.ErrStale)
 	}
-	return "", db.wrap(ctx, op, err)
+	return "", nil, db.wrap(ctx, op, err)
 }
+
+// joinAMR is the stored form of a session's AMR: its values separated by
+// spaces (RFC 8176 values hold none).
+func joinAMR(amr []string) string { return strings.Join(amr, " ") }
+
+// splitAMR is the AMR stored as s.
+func splitAMR(s string) []string { return strings.Fields(s) }
 
 // RevokeSession marks session id revoked at at. Revoking a revoked session
 // keeps its first RevokedAt and is not an error. It returns an error wrapping

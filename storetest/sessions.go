@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,15 +111,15 @@ func testSessionNotFound(t *testing.T, s sessionStore) {
 func testRotateSession(t *testing.T, s sessionStore) {
 	sess := mustCreateSession(t, s, 1)
 	when := at(3 * time.Hour)
-	if uid, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, when); err != nil || uid != sess.UserID {
-		t.Fatalf("RotateSession = %q, %v; want the session's user %q", uid, err, sess.UserID)
+	if uid, amr, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, when); err != nil || uid != sess.UserID || !slices.Equal(amr, sess.AMR) {
+		t.Fatalf("RotateSession = %q, %q, %v; want the session's user %q and AMR %q", uid, amr, err, sess.UserID, sess.AMR)
 	}
 	want := *sess
 	want.Generation, want.RotatedAt, want.LastUsedAt = 2, when, when
 	checkSession(t, mustSession(t, s, sess.ID), &want)
 
 	when = at(4 * time.Hour)
-	if _, err := s.RotateSession(t.Context(), sess.ID, 2, time.Time{}, when); err != nil {
+	if _, _, err := s.RotateSession(t.Context(), sess.ID, 2, time.Time{}, when); err != nil {
 		t.Fatalf("RotateSession(2): %v", err)
 	}
 	want.Generation, want.RotatedAt, want.LastUsedAt = 3, when, when
@@ -129,11 +130,11 @@ func testRotateSession(t *testing.T, s sessionStore) {
 // is not rotated: its refresh token has expired.
 func testRotateSessionExpired(t *testing.T, s sessionStore) {
 	sess := mustCreateSession(t, s, 1) // rotated at at(0)
-	if _, err := s.RotateSession(t.Context(), sess.ID, 1, sess.RotatedAt, at(3*time.Hour)); !errors.Is(err, auth.ErrStale) {
+	if _, _, err := s.RotateSession(t.Context(), sess.ID, 1, sess.RotatedAt, at(3*time.Hour)); !errors.Is(err, auth.ErrStale) {
 		t.Errorf("RotateSession(issued at the bound) error = %v, want ErrStale", err)
 	}
 	checkSession(t, mustSession(t, s, sess.ID), sess)
-	if _, err := s.RotateSession(t.Context(), sess.ID, 1, sess.RotatedAt.Add(-time.Millisecond), at(3*time.Hour)); err != nil {
+	if _, _, err := s.RotateSession(t.Context(), sess.ID, 1, sess.RotatedAt.Add(-time.Millisecond), at(3*time.Hour)); err != nil {
 		t.Errorf("RotateSession(issued just after the bound): %v", err)
 	}
 }
@@ -141,7 +142,7 @@ func testRotateSessionExpired(t *testing.T, s sessionStore) {
 func testRotateSessionWrongGeneration(t *testing.T, s sessionStore) {
 	sess := mustCreateSession(t, s, 1)
 	for _, from := range []int64{0, 2, -1} {
-		_, err := s.RotateSession(t.Context(), sess.ID, from, time.Time{}, at(3*time.Hour))
+		_, _, err := s.RotateSession(t.Context(), sess.ID, from, time.Time{}, at(3*time.Hour))
 		if !errors.Is(err, auth.ErrStale) {
 			t.Errorf("RotateSession(from %d) error = %v, want ErrStale", from, err)
 		}
@@ -155,7 +156,7 @@ func testRotateSessionRevoked(t *testing.T, s sessionStore) {
 	if err := s.RevokeSession(t.Context(), sess.ID, revokedAt); err != nil {
 		t.Fatalf("RevokeSession: %v", err)
 	}
-	_, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(3*time.Hour))
+	_, _, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(3*time.Hour))
 	if !errors.Is(err, auth.ErrStale) {
 		t.Errorf("RotateSession(revoked) error = %v, want ErrStale", err)
 	}
@@ -171,7 +172,7 @@ func testRotateSessionDisabledUser(t *testing.T, s sessionStore) {
 	if err := s.SetUserDisabled(t.Context(), sess.UserID, at(2*time.Hour), at(2*time.Hour)); err != nil {
 		t.Fatalf("SetUserDisabled: %v", err)
 	}
-	_, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(3*time.Hour))
+	_, _, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(3*time.Hour))
 	if !errors.Is(err, auth.ErrStale) {
 		t.Errorf("RotateSession(disabled user) error = %v, want ErrStale", err)
 	}
@@ -179,7 +180,7 @@ func testRotateSessionDisabledUser(t *testing.T, s sessionStore) {
 	if err := s.SetUserDisabled(t.Context(), sess.UserID, time.Time{}, at(4*time.Hour)); err != nil {
 		t.Fatalf("SetUserDisabled(enable): %v", err)
 	}
-	if _, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(5*time.Hour)); err != nil {
+	if _, _, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(5*time.Hour)); err != nil {
 		t.Errorf("RotateSession(enabled again): %v", err)
 	}
 }
@@ -188,7 +189,7 @@ func testRotateSessionDisabledUser(t *testing.T, s sessionStore) {
 // does not read again to tell them apart, the caller does.
 func testRotateSessionMissing(t *testing.T, s sessionStore) {
 	mustCreateSession(t, s, 1)
-	_, err := s.RotateSession(t.Context(), newSession(2, "").ID, 1, time.Time{}, at(3*time.Hour))
+	_, _, err := s.RotateSession(t.Context(), newSession(2, "").ID, 1, time.Time{}, at(3*time.Hour))
 	if !errors.Is(err, auth.ErrStale) {
 		t.Errorf("RotateSession(unknown) error = %v, want ErrStale", err)
 	}
@@ -404,7 +405,7 @@ func testDeleteSessionsMany(t *testing.T, s sessionStore) {
 func testConcurrentRotateSameGeneration(t *testing.T, s sessionStore) {
 	sess := mustCreateSession(t, s, 1)
 	errs := concurrently(50, func(i int) error {
-		_, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(time.Duration(i)*time.Second))
+		_, _, err := s.RotateSession(t.Context(), sess.ID, 1, time.Time{}, at(time.Duration(i)*time.Second))
 		return err
 	})
 	checkOneWinner(t, errs, auth.ErrStale)
@@ -426,7 +427,7 @@ func testConcurrentRotateChains(t *testing.T, s sessionStore) {
 			if err != nil {
 				return err
 			}
-			_, err = s.RotateSession(t.Context(), sess.ID, cur.Generation, time.Time{}, at(time.Duration(w*rounds+r)*time.Millisecond))
+			_, _, err = s.RotateSession(t.Context(), sess.ID, cur.Generation, time.Time{}, at(time.Duration(w*rounds+r)*time.Millisecond))
 			switch {
 			case err == nil:
 				wins[w]++

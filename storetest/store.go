@@ -97,7 +97,7 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 		{"CreateUser", func() error { return s.CreateUser(ctx, newUser(2)) }},
 		{"UserByID", func() error { _, err := s.UserByID(ctx, sess.UserID); return err }},
 		{"Session", func() error { _, err := s.Session(ctx, sess.ID); return err }},
-		{"RotateSession", func() error { _, err := s.RotateSession(ctx, sess.ID, 1, time.Time{}, at(3*time.Hour)); return err }},
+		{"RotateSession", func() error { _, _, err := s.RotateSession(ctx, sess.ID, 1, time.Time{}, at(3*time.Hour)); return err }},
 		{"Users", func() error { _, err := s.Users(ctx, time.Time{}, "", 10); return err }},
 		{"DeleteUser", func() error { return s.DeleteUser(ctx, sess.UserID) }},
 		{"RevokeUserSessions", func() error { _, err := s.RevokeUserSessions(ctx, sess.UserID, "", at(3*time.Hour)); return err }},

@@ -5,6 +5,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	run(t, newStore, storeTests())
 	run(t, newStore, accountTests())
 	run(t, func(t *testing.T) auth.Store { return newStore(t) }, outboxTests())
+	run(t, newStore, mfaTests())
 	run(t, newStore, passkeyTests())
 }
 
@@ -94,6 +96,7 @@ func newSession(n int, userID string) *auth.Session {
 		LastUsedAt: at(time.Hour + time.Second),
 		UserAgent:  "Mozilla/5.0 (X11; Linux x86_64) storetest",
 		IP:         "2001:db8::1",
+		AMR:        []string{auth.AMRPassword, auth.AMROTP},
 	}
 }
 
@@ -115,7 +118,7 @@ func checkSession(t *testing.T, got, want *auth.Session) {
 		!sameTime(got.RotatedAt, want.RotatedAt) || !sameTime(got.CreatedAt, want.CreatedAt) ||
 		!sameTime(got.LastUsedAt, want.LastUsedAt) || !sameTime(got.RevokedAt, want.RevokedAt) ||
 		got.RevokedAt.IsZero() != want.RevokedAt.IsZero() ||
-		got.UserAgent != want.UserAgent || got.IP != want.IP {
+		got.UserAgent != want.UserAgent || got.IP != want.IP || !slices.Equal(got.AMR, want.AMR) {
 		t.Errorf("session = %+v, want %+v", got, want)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +77,10 @@ func TestHMACSignVerify(t *testing.T) {
 		"iss": c.Issuer, "sub": c.Subject, "aud": c.Audience, "jti": c.ID, "sid": c.SessionID,
 		"iat": float64(c.IssuedAt.Unix()), "exp": float64(c.ExpiresAt.Unix()),
 	}
+	if fmt.Sprint(raw["amr"]) != "[pwd otp]" {
+		t.Errorf("amr = %v, want [pwd otp]", raw["amr"])
+	}
+	delete(raw, "amr")
 	if len(raw) != len(want) {
 		t.Errorf("claims = %v, want %v", raw, want)
 	}
@@ -91,7 +97,7 @@ func TestHMACSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if got != c {
+	if !reflect.DeepEqual(got, c) {
 		t.Errorf("Verify = %+v, want %+v", got, c)
 	}
 	if !bytes.Equal(h.JWKS(), []byte(`{"keys":[]}`)) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -348,7 +349,7 @@ func TestVerify(t *testing.T) {
 		t.Fatalf("Verify: %v", err)
 	}
 	want := sampleClaims()
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("claims = %+v, want %+v", c, want)
 	}
 

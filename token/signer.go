@@ -126,7 +126,7 @@ func (s *Signer) KeyID() string { return s.kid }
 func (s *Signer) Algorithm() string { return s.alg }
 
 // claims is the payload of an access token. Dates are seconds since the
-// epoch; aud is a single string, left out when empty, as is sid.
+// epoch; aud is a single string, left out when empty, as are sid and amr.
 type claims struct {
 	Issuer    string `json:"iss"`
 	Subject   string `json:"sub"`
@@ -135,10 +135,14 @@ type claims struct {
 	IssuedAt  int64  `json:"iat"`
 	ID        string `json:"jti"`
 	SessionID string `json:"sid,omitempty"`
+	// AMR is the authentication methods of RFC 8176 ("pwd", "otp",
+	// "webauthn"), as OpenID Connect's ID tokens carry them.
+	AMR []string `json:"amr,omitempty"`
 }
 
 // Sign returns a compact JWS with header {"alg","kid","typ":"at+jwt"} and
-// claims iss, sub, aud (only if set), exp, iat, jti and sid (only if set).
+// claims iss, sub, aud (only if set), exp, iat, jti, sid and amr (only if
+// set).
 // Subject, ID, IssuedAt and ExpiresAt are required, and ExpiresAt must be
 // after IssuedAt. ctx is not consulted: signing does not block.
 func (s *Signer) Sign(_ context.Context, c auth.AccessClaims) (string, error) {
@@ -169,6 +173,7 @@ func encodeClaims(c auth.AccessClaims) ([]byte, error) {
 		IssuedAt:  c.IssuedAt.Unix(),
 		ID:        c.ID,
 		SessionID: c.SessionID,
+		AMR:       c.AMR,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token: sign: %w", err)

@@ -40,6 +40,7 @@ func sampleClaims() auth.AccessClaims {
 		ID:        "jti-1",
 		IssuedAt:  t0,
 		ExpiresAt: t0.Add(20 * time.Minute),
+		AMR:       []string{auth.AMRPassword, auth.AMROTP},
 	}
 }
 
@@ -113,6 +114,7 @@ func TestSignVerify(t *testing.T) {
 				"iat": float64(t0.Unix()),
 				"jti": c.ID,
 				"sid": c.SessionID,
+				"amr": []any{"pwd", "otp"},
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("claims = %v, want %v", got, want)

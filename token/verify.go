@@ -72,6 +72,7 @@ func decodeClaims(payload []byte, now time.Time) (auth.AccessClaims, error) {
 		ID:        c.ID,
 		IssuedAt:  time.Unix(c.IssuedAt, 0).UTC(),
 		ExpiresAt: time.Unix(c.ExpiresAt, 0).UTC(),
+		AMR:       c.AMR,
 	}
 	if !now.Before(out.ExpiresAt) {
 		return none, fmt.Errorf("token: verify: %w", auth.ErrTokenExpired)

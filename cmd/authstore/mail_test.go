@@ -90,4 +90,11 @@ func TestOutboxSealDerivation(t *testing.T) {
 	if !bytes.Equal(sec.outboxSeal, want) || bytes.Equal(sec.outboxSeal, sec.keySeal) || bytes.Equal(sec.outboxSeal, sec.refreshMAC) {
 		t.Errorf("outbox seal key %x, want %x, distinct from the others", sec.outboxSeal, want)
 	}
+	wantMFA, err := hkdf.Key(sha256.New, master, nil, "authstore mfa seal v1", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sec.mfaSeal, wantMFA) || bytes.Equal(sec.mfaSeal, sec.outboxSeal) || bytes.Equal(sec.mfaSeal, sec.keySeal) || bytes.Equal(sec.mfaSeal, sec.refreshMAC) {
+		t.Errorf("mfa seal key %x, want %x, distinct from the others", sec.mfaSeal, wantMFA)
+	}
 }

@@ -30,10 +30,16 @@ type secrets struct {
 	// (HKDF label outboxSealLabel): the accounts work seals with it, the
 	// mail sender opens.
 	outboxSeal []byte
+	// mfaSeal is the AES-256-GCM key sealing users' TOTP secrets (HKDF
+	// label mfaSealLabel).
+	mfaSeal []byte
 }
 
 // outboxSealLabel is the HKDF label of secrets.outboxSeal.
 const outboxSealLabel = "authstore outbox seal v1"
+
+// mfaSealLabel is the HKDF label of secrets.mfaSeal.
+const mfaSealLabel = "authstore mfa seal v1"
 
 // loadSecrets derives the secrets from AUTHSTORE_SECRET_KEY or, when it is
 // unset, from keyFile, or else from the key file beside a SQLite database.
@@ -92,7 +98,11 @@ func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, stri
 	if err != nil {
 		return secrets{}, "", err
 	}
-	return secrets{refreshMAC: mac, keySeal: seal, outboxSeal: outbox}, source, nil
+	mfa, err := derive(mfaSealLabel)
+	if err != nil {
+		return secrets{}, "", err
+	}
+	return secrets{refreshMAC: mac, keySeal: seal, outboxSeal: outbox, mfaSeal: mfa}, source, nil
 }
 
 func isMemoryDB(path string) bool { return path == ":memory:" }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -187,6 +188,11 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 	if err != nil {
 		return nil, err
 	}
+	// TOTP secrets are sealed under a key of their own too.
+	mfaSealer, err := token.NewSealer(sec.mfaSeal)
+	if err != nil {
+		return nil, err
+	}
 	rp, _ := cfg.webAuthn() // checked by serveConfig.check
 	webAuthn, err := passkey.New(rp)
 	if err != nil {
@@ -214,6 +220,8 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 		CommonPasswords:   common,
 		Logger:            log,
 		MailSealer:        outboxSealer,
+		MFASealer:         mfaSealer,
+		TOTPIssuer:        totpIssuer(cfg.Issuer),
 		ResetURL:          cfg.ResetURL,
 		VerifyURL:         cfg.VerifyURL,
 		ResetTTL:          cfg.ResetTTL,
@@ -411,7 +419,7 @@ func mailStats(s *mail.Sender) func() metrics.MailStats {
 const housekeepingInterval = time.Hour
 
 // housekeeping deletes old failed-signin records, dead sessions, expired
-// account tokens and old mail throttle records every
+// account tokens, old mail throttle records and expired mfa tokens every
 // housekeepingInterval until ctx is done. Every instance does it; the
 // deletes are idempotent.
 func housekeeping(ctx context.Context, svc *auth.Service, log *slog.Logger) {
@@ -443,7 +451,21 @@ func housekeeping(ctx context.Context, svc *auth.Service, log *slog.Logger) {
 		} else if n > 0 {
 			log.Info("purged account tokens and mail throttle records", "deleted", n)
 		}
+		if n, err := svc.PurgeMFATokens(ctx); err != nil {
+			log.Warn("purging mfa tokens failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("purged mfa tokens", "deleted", n)
+		}
 	}
+}
+
+// totpIssuer is the issuer label authenticator apps show for --issuer: its
+// host when it is a URL (the service's public URL), else itself.
+func totpIssuer(issuer string) string {
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		return u.Hostname()
+	}
+	return issuer
 }
 
 // commonPasswords returns the passwords signup refuses as too common: the
