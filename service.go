@@ -51,6 +51,11 @@ type Config struct {
 	// at signin, so users who chose such a password before still sign in.
 	CommonPasswords PasswordBlocklist
 
+	// WebAuthn, when set, enables passkeys (passkeys.go): it checks the
+	// ceremonies' cryptography. Nil answers every passkey endpoint with
+	// ErrPasskeysDisabled.
+	WebAuthn WebAuthn
+
 	// LoginThrottle slows down failed signins per login, in the Store, so
 	// across instances; its zero fields take DefaultLoginThrottle's values.
 	LoginThrottle LoginThrottle

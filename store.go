@@ -21,6 +21,8 @@ type Store interface {
 	AccountStore
 	OutboxStore
 	MFAStore
+	PasskeyStore
+	CeremonyStore
 
 	// CreateUserWithSession inserts u and its first session s (s.UserID is
 	// u.ID), and mail if it is not nil (its token and message, as

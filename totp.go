@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -107,9 +108,11 @@ type SigninResult struct {
 }
 
 // MFAVerifyRequest is the body of POST /auth/mfa/verify: the mfa_token
-// and a TOTP or recovery code.
+// and a TOTP or recovery code, or a passkey's credential (an
+// AuthenticationResponseJSON answering BeginMFAWebAuthn's options).
 type MFAVerifyRequest struct {
 	MFAToken, Code Value
+	Credential     json.RawMessage
 }
 
 // codeRules are the rules of a code field: a TOTP code (6 digits) or a
@@ -498,10 +501,13 @@ func (s *Service) secondFactors(ctx context.Context, userID string) ([]string, e
 }
 
 // passkeyCount returns how many passkeys userID can use as a second
-// factor. It is the hook of the passkeys work, which replaces it with a
-// Store call; until then no user has one.
+// factor: all of them, while passkeys are on (Config.WebAuthn).
 func (s *Service) passkeyCount(ctx context.Context, userID string) (int, error) {
-	return 0, nil
+	if s.cfg.WebAuthn == nil {
+		return 0, nil
+	}
+	ps, err := s.cfg.Store.UserPasskeys(ctx, userID)
+	return len(ps), err
 }
 
 // challenge stores a new mfa_token for userID, whose first factor used
@@ -521,7 +527,8 @@ func (s *Service) challenge(ctx context.Context, userID string, amr, methods []s
 
 // VerifyMFA completes a signin that answered a Challenge: with the
 // mfa_token and a TOTP or recovery code, it opens a session whose AMR is
-// the first factor's plus "otp", and consumes the token. A wrong code does
+// the first factor's plus "otp", and consumes the token; with a credential
+// instead of a code, a passkey completes it (see verifyMFAPasskey). A wrong code does
 // not consume the token but counts against the user's code throttle.
 //
 // It returns a KindInvalid error listing the fields' messages,
@@ -531,6 +538,9 @@ func (s *Service) challenge(ctx context.Context, userID string, amr, methods []s
 // RetryAfter while wrong codes are throttled.
 func (s *Service) VerifyMFA(ctx context.Context, r MFAVerifyRequest, c Client) (Tokens, error) {
 	const op = "verify mfa"
+	if len(r.Credential) > 0 {
+		return s.verifyMFAPasskey(ctx, r, c)
+	}
 	msgs := fieldRules{name: "mfa_token", notEmpty: true}.check(r.MFAToken, nil)
 	r.Code = trimmed(r.Code)
 	if err := invalid(codeRules.check(r.Code, msgs)); err != nil {

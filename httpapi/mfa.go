@@ -95,11 +95,11 @@ func handleRegenerateRecoveryCodes(ew errorWriter, svc *auth.Service, maxBody in
 // suspect, as a throttled signin does.
 func handleVerifyMFA(ew errorWriter, svc *auth.Service, sus *suspects, maxBody int64) http.Handler {
 	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
-		f, err := decode(w, r, maxBody)
+		req, err := mfaVerifyRequest(w, r, maxBody)
 		if err != nil {
 			return auth.Tokens{}, err
 		}
-		t, err := svc.VerifyMFA(r.Context(), auth.MFAVerifyRequest{MFAToken: f["mfa_token"], Code: f["code"]}, client(r))
+		t, err := svc.VerifyMFA(r.Context(), req, client(r))
 		if auth.IsKind(err, auth.KindTooManyRequests) {
 			sus.mark(clientIPFrom(r))
 		}

@@ -13,7 +13,22 @@ import (
 )
 
 // latestVersion is the version of the newest migration.
-const latestVersion = 7
+const latestVersion = 8
+
+// migration is one migration a fresh database gets.
+type migration struct {
+	version int64
+	name    string
+}
+
+// wantMigrations lists every migration, by version.
+func wantMigrations() []migration {
+	return []migration{
+		{1, "00001_init.sql"}, {2, "00002_accounts.sql"}, {3, "00003_key_removal.sql"}, {4, "00004_login_skeleton.sql"},
+		{5, "00005_rekey_users.go"}, {6, "00006_account_mail.sql"},
+		{7, "00007_second_factors.sql"}, {latestVersion, "00008_passkeys.sql"},
+	}
+}
 
 func TestSQLiteConcurrentMigrate(t *testing.T) {
 	t.Parallel()
@@ -67,8 +82,8 @@ func testConcurrentMigrate(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatalf("MigrationStatus: %v", err)
 	}
-	if len(status) != latestVersion {
-		t.Fatalf("MigrationStatus = %d migrations, want %d", len(status), latestVersion)
+	if len(status) != len(wantMigrations()) {
+		t.Fatalf("MigrationStatus = %d migrations, want %d", len(status), len(wantMigrations()))
 	}
 	for _, m := range status {
 		if !m.Applied {
@@ -127,12 +142,13 @@ func testUpgradeFromInit(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	if len(applied) != latestVersion-1 {
+	wantApplied := wantMigrations()[1:]
+	if len(applied) != len(wantApplied) {
 		t.Errorf("Migrate applied %+v, want versions 2 to %d", applied, latestVersion)
 	}
 	for i, m := range applied {
-		if m.Version != int64(i+2) || !m.Applied || m.AppliedAt.IsZero() {
-			t.Errorf("Migrate applied %+v, want version %d with its time", m, i+2)
+		if i >= len(wantApplied) || m.Version != wantApplied[i].version || !m.Applied || m.AppliedAt.IsZero() {
+			t.Errorf("Migrate applied %+v, want the next version with its time", m)
 		}
 	}
 
@@ -186,15 +202,15 @@ func testMigrationStatus(t *testing.T, dsn, dialect string) {
 	if got := db.Dialect(); got != dialect {
 		t.Errorf("Dialect() = %q, want %q", got, dialect)
 	}
-	wantNames := []string{"00001_init.sql", "00002_accounts.sql", "00003_key_removal.sql", "00004_login_skeleton.sql", "00005_rekey_users.go", "00006_account_mail.sql", "00007_second_factors.sql"}
+	want := wantMigrations()
 	check := func(status []sqlstore.Migration, applied bool) {
 		t.Helper()
-		if len(status) != len(wantNames) {
-			t.Fatalf("MigrationStatus = %+v, want %d migrations", status, len(wantNames))
+		if len(status) != len(want) {
+			t.Fatalf("MigrationStatus = %+v, want %d migrations", status, len(want))
 		}
 		for i, m := range status {
-			if m.Version != int64(i+1) || m.Name != wantNames[i] || m.Applied != applied || m.AppliedAt.IsZero() == applied {
-				t.Errorf("migration %d = %+v, want version %d %s applied=%v", i, m, i+1, wantNames[i], applied)
+			if m.Version != want[i].version || m.Name != want[i].name || m.Applied != applied || m.AppliedAt.IsZero() == applied {
+				t.Errorf("migration %d = %+v, want version %d %s applied=%v", i, m, want[i].version, want[i].name, applied)
 			}
 		}
 	}
@@ -216,7 +232,7 @@ func testMigrationStatus(t *testing.T, dsn, dialect string) {
 	check(status, true)
 	for i := range status {
 		if !status[i].AppliedAt.Equal(applied[i].AppliedAt) {
-			t.Errorf("migration %d applied at %v by status, %v by Migrate", i+1, status[i].AppliedAt, applied[i].AppliedAt)
+			t.Errorf("migration %d applied at %v by status, %v by Migrate", status[i].Version, status[i].AppliedAt, applied[i].AppliedAt)
 		}
 	}
 }

@@ -27,6 +27,7 @@ type queries struct {
 
 	accounts accountQueries
 	mfa      mfaQueries
+	passkeys passkeyQueries
 }
 
 // newQueries returns every statement with its placeholders rewritten by bind.
@@ -75,6 +76,7 @@ func newQueries(bind func(string) string) queries {
 
 		accounts: newAccountQueries(bind),
 		mfa:      newMFAQueries(bind),
+		passkeys: newPasskeyQueries(bind),
 	}
 }
 

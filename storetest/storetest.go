@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	run(t, newStore, accountTests())
 	run(t, func(t *testing.T) auth.Store { return newStore(t) }, outboxTests())
 	run(t, newStore, mfaTests())
+	run(t, newStore, passkeyTests())
 }
 
 // subtest is one named subtest of the suite, on a store of type S.

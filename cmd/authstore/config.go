@@ -13,6 +13,7 @@ import (
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/internal/cmdline"
 	"github.com/authstore/auth/mail"
+	"github.com/authstore/auth/passkey"
 )
 
 // serveConfig is everything `authstore serve` can be told.
@@ -52,6 +53,10 @@ type serveConfig struct {
 	VerifyTTL            time.Duration
 	RequireVerifiedEmail bool
 	MailRateLimit        int
+
+	WebAuthnRPID    string
+	WebAuthnOrigins string
+	WebAuthnRPName  string
 
 	db   dbConfig
 	keys keysConfig
@@ -216,6 +221,9 @@ func (c serveConfig) check() error {
 	if err := checkOrigins(c.CORSOrigins); err != nil {
 		return err
 	}
+	if _, err := c.webAuthn(); err != nil {
+		return err
+	}
 	if err := checkAddr("addr", c.Addr); err != nil {
 		return err
 	}
@@ -288,6 +296,45 @@ func (c serveConfig) trustedProxies() ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
 	}
 	return out, nil
+}
+
+// webAuthn returns the relying party of passkeys: --webauthn-rp-id, by
+// default the host of --issuer when that is an http(s) URL naming a domain
+// (not an IP address), else "localhost"; --webauthn-origins, by default
+// http://localhost:3000 for the RP id localhost and https://RPID
+// otherwise; --webauthn-rp-name, by default the RP id. It refuses an RP id
+// browsers would refuse and an origin that is not https (or http on
+// localhost) on the RP id or a subdomain of it.
+func (c serveConfig) webAuthn() (passkey.Config, error) {
+	rp := passkey.Config{RPID: c.WebAuthnRPID, RPName: c.WebAuthnRPName}
+	if rp.RPID == "" {
+		rp.RPID = "localhost"
+		if u, err := url.Parse(c.Issuer); err == nil && (u.Scheme == "https" || u.Scheme == "http") &&
+			u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil {
+			rp.RPID = strings.ToLower(u.Hostname())
+		}
+	}
+	if err := passkey.CheckRPID(rp.RPID); err != nil {
+		return rp, cmdline.BadFlag("webauthn-rp-id", "%q %v", rp.RPID, err)
+	}
+	for o := range strings.SplitSeq(c.WebAuthnOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			rp.Origins = append(rp.Origins, o)
+		}
+	}
+	if len(rp.Origins) == 0 {
+		if rp.RPID == "localhost" {
+			rp.Origins = []string{"http://localhost:3000"}
+		} else {
+			rp.Origins = []string{"https://" + rp.RPID}
+		}
+	}
+	for _, o := range rp.Origins {
+		if err := passkey.CheckOrigin(rp.RPID, o); err != nil {
+			return rp, cmdline.BadFlag("webauthn-origins", "%q: %v", o, err)
+		}
+	}
+	return rp, nil
 }
 
 // corsOrigins returns the configured origin list; nil means any origin.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,6 +380,12 @@ func TestFlagErrorMessages(t *testing.T) {
 		{[]string{"serve", "--addr", "nonsense"}, nil, `--addr: "nonsense" is not host:port`},
 		{[]string{"serve", "--addr", ":99999"}, nil, `--addr: ":99999": the port must be a number from 0 to 65535`},
 		{[]string{"serve", "--pprof-addr", "localhost"}, nil, `--pprof-addr: "localhost" is not host:port`},
+		{[]string{"serve", "--webauthn-rp-id", "https://example.com"}, nil, `--webauthn-rp-id: "https://example.com" must be a lower-case domain name`},
+		{[]string{"serve", "--webauthn-rp-id", "127.0.0.1"}, nil, `--webauthn-rp-id: "127.0.0.1" must be a domain name, not an IP address`},
+		{[]string{"serve", "--webauthn-rp-id", "example.com", "--webauthn-origins", "https://evil.example"}, nil, `--webauthn-origins: "https://evil.example": its host must be the relying party id "example.com"`},
+		{[]string{"serve", "--webauthn-rp-id", "example.com", "--webauthn-origins", "http://app.example.com"}, nil, `--webauthn-origins: "http://app.example.com": must be https`},
+		{[]string{"serve", "--webauthn-origins", "http://localhost:3000/app"}, nil, `--webauthn-origins: "http://localhost:3000/app": want scheme://host[:port]`},
+		{[]string{"serve"}, map[string]string{"AUTHSTORE_WEBAUTHN_ORIGINS": "https://localhost.evil"}, `AUTHSTORE_WEBAUTHN_ORIGINS: "https://localhost.evil"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -392,6 +399,29 @@ func TestFlagErrorMessages(t *testing.T) {
 	for _, ok := range []string{"*", "https://app.example.com", "http://localhost:3000, https://b.example", "*,https://x.example"} {
 		if err := checkOrigins(ok); err != nil {
 			t.Errorf("--cors-origins %q: %v", ok, err)
+		}
+	}
+}
+
+// The passkeys' relying party defaults from --issuer, and its origins from
+// the RP id.
+func TestWebAuthnDefaults(t *testing.T) {
+	tests := []struct {
+		cfg     serveConfig
+		rpID    string
+		origins []string
+	}{
+		{serveConfig{Issuer: "authstore"}, "localhost", []string{"http://localhost:3000"}},
+		{serveConfig{Issuer: "https://Auth.Example.com/"}, "auth.example.com", []string{"https://auth.example.com"}},
+		{serveConfig{Issuer: "http://127.0.0.1:8080"}, "localhost", []string{"http://localhost:3000"}},
+		{serveConfig{Issuer: "https://auth.example.com", WebAuthnRPID: "example.com", WebAuthnOrigins: "https://app.example.com, https://example.com"},
+			"example.com", []string{"https://app.example.com", "https://example.com"}},
+		{serveConfig{WebAuthnRPID: "localhost", WebAuthnOrigins: "http://localhost:5173"}, "localhost", []string{"http://localhost:5173"}},
+	}
+	for _, tt := range tests {
+		rp, err := tt.cfg.webAuthn()
+		if err != nil || rp.RPID != tt.rpID || !slices.Equal(rp.Origins, tt.origins) {
+			t.Errorf("%+v: webAuthn() = %+v, %v; want RP id %s, origins %v", tt.cfg, rp, err, tt.rpID, tt.origins)
 		}
 	}
 }

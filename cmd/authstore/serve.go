@@ -17,8 +17,10 @@ import (
 
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/httpapi"
+	"github.com/authstore/auth/internal/cmdline"
 	"github.com/authstore/auth/mail"
 	"github.com/authstore/auth/metrics"
+	"github.com/authstore/auth/passkey"
 	"github.com/authstore/auth/password"
 	"github.com/authstore/auth/sqlstore"
 	"github.com/authstore/auth/token"
@@ -191,6 +193,11 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 	if err != nil {
 		return nil, err
 	}
+	rp, _ := cfg.webAuthn() // checked by serveConfig.check
+	webAuthn, err := passkey.New(rp)
+	if err != nil {
+		return nil, cmdline.BadFlag("webauthn-rp-id", "%v", err)
+	}
 	hashes := runtime.NumCPU() // one password hash per CPU at once
 	svc, err = auth.NewService(auth.Config{
 		Store:          db,
@@ -224,6 +231,7 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 		SendVerification:     true,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		ForgotFloor:          forgotFloor,
+		WebAuthn:             webAuthn,
 	})
 	if err != nil {
 		return nil, err
@@ -432,6 +440,11 @@ func housekeeping(ctx context.Context, svc *auth.Service, log *slog.Logger) {
 			log.Warn("purging sessions failed", "error", err.Error())
 		} else if n > 0 {
 			log.Info("purged sessions", "deleted", n)
+		}
+		if n, err := svc.PurgeCeremonies(ctx); err != nil {
+			log.Warn("purging passkey ceremonies failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("purged expired passkey ceremonies", "deleted", n)
 		}
 		if n, err := svc.PurgeAccountTokens(ctx); err != nil {
 			log.Warn("purging account tokens failed", "error", err.Error())

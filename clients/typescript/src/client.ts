@@ -1,6 +1,7 @@
 import { AuthError, errorFromResponse } from './errors.js';
 import { jwtExpiry } from './jwt.js';
 import { isTokens, memoryStorage, type TokenStorage, type Tokens } from './storage.js';
+import { creationOptions, credentialJSON, credentials, requestOptions, type PublicKeyOptionsJSON } from './webauthn.js';
 
 /** The body of `POST /auth/signup` (the seed's CreateUserDto). */
 export interface SignupFields {
@@ -24,6 +25,26 @@ export interface Profile {
 
 /** Whom `forgotPassword` mails a reset link to: the account with this email, or with this login. */
 export type ForgotPasswordFields = { email: string } | { login: string };
+
+/** A passkey of the signed-in user (`GET /auth/passkeys`). */
+export interface Passkey {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** The last signin with it; null until the first. */
+  lastUsedAt: string | null;
+  /** The credential may be synced between devices (a multi-device passkey). */
+  backupEligible: boolean;
+  /** It was synced, as of its last use. */
+  backedUp: boolean;
+}
+
+/** A passkey just registered (`POST /auth/passkeys/register/finish`). */
+export interface NewPasskey {
+  id: string;
+  name: string;
+  createdAt: string;
+}
 
 /** Why a client's tokens were cleared. */
 export type SessionEndReason = 'logout' | 'rejected';
@@ -122,6 +143,33 @@ export interface AuthClient {
    * AuthError for a wrong password (400) or an invalid or taken address.
    */
   changeEmail(newEmail: string, password: string): Promise<void>;
+  /**
+   * Registers a passkey for the signed-in user, in a browser: asks the
+   * server for creation options, runs navigator.credentials.create (the
+   * browser asks the user), and sends the credential back. The page's
+   * origin must be one of the server's --webauthn-origins. Rejects with the
+   * browser's DOMException (e.g. NotAllowedError when the user cancels) or
+   * with AuthError (400 `Invalid credential`, `Invalid or expired
+   * ceremony`, 401 when signed out).
+   */
+  registerPasskey(name?: string): Promise<NewPasskey>;
+  /**
+   * Signs in with a passkey alone, in a browser: the authenticator offers
+   * the user's passkeys for this site (no login typed). Stores and returns
+   * the tokens, as signin. Rejects with AuthError 401 `Invalid credential`
+   * for a refused one.
+   */
+  signInWithPasskey(): Promise<Tokens>;
+  /**
+   * Completes a password signin that answered {mfa_token, methods} with
+   * "webauthn" among the methods, with one of the user's passkeys, in a
+   * browser. Stores and returns the tokens (amr pwd and webauthn).
+   */
+  verifySecondFactorWithPasskey(mfaToken: string): Promise<Tokens>;
+  /** The signed-in user's passkeys, oldest first (`GET /auth/passkeys`). */
+  listPasskeys(): Promise<Passkey[]>;
+  /** Deletes one of the signed-in user's passkeys (`DELETE /auth/passkeys/{id}`); 404 AuthError if there is no such passkey. */
+  deletePasskey(id: string): Promise<void>;
   /**
    * fetch with `Authorization: Bearer <access token>` added. A relative URL
    * is resolved against baseUrl. Refreshes first when the token is about to
@@ -438,6 +486,37 @@ export function createClient(options: ClientOptions): AuthClient {
     },
     changeEmail: async (newEmail, password) => {
       const res = await authPost('/auth/email', { newEmail, password });
+      await res.body?.cancel().catch(() => {});
+    },
+    registerPasskey: async (name) => {
+      const begin = (await (await authPost('/auth/passkeys/register/begin')).json()) as { ceremony: string; publicKey: PublicKeyOptionsJSON };
+      const cred = await credentials().create({ publicKey: creationOptions(begin.publicKey) });
+      const body: Record<string, unknown> = { ceremony: begin.ceremony, credential: credentialJSON(cred) };
+      if (name !== undefined) body.name = name;
+      return (await (await authPost('/auth/passkeys/register/finish', body)).json()) as NewPasskey;
+    },
+    signInWithPasskey: async () => {
+      const res = await doFetch(url('/auth/passkeys/login/begin'), { method: 'POST', headers: { Accept: 'application/json' } });
+      if (!res.ok) throw await errorFromResponse(res);
+      const begin = (await res.json()) as { ceremony: string; publicKey: PublicKeyOptionsJSON };
+      const cred = await credentials().get({ publicKey: requestOptions(begin.publicKey) });
+      return signInWith('/auth/passkeys/login/finish', { ceremony: begin.ceremony, credential: credentialJSON(cred) });
+    },
+    verifySecondFactorWithPasskey: async (mfaToken) => {
+      const res = await postJSON('/auth/mfa/webauthn/begin', { mfa_token: mfaToken });
+      if (!res.ok) throw await errorFromResponse(res);
+      const begin = (await res.json()) as { publicKey: PublicKeyOptionsJSON };
+      const cred = await credentials().get({ publicKey: requestOptions(begin.publicKey) });
+      return signInWith('/auth/mfa/verify', { mfa_token: mfaToken, credential: credentialJSON(cred) });
+    },
+    listPasskeys: async () => {
+      const res = await authFetch('/auth/passkeys', { headers: { Accept: 'application/json' } });
+      if (!res.ok) throw await errorFromResponse(res);
+      return (await res.json()) as Passkey[];
+    },
+    deletePasskey: async (id) => {
+      const res = await authFetch(`/auth/passkeys/${encodeURIComponent(id)}`, { method: 'DELETE', headers: { Accept: 'application/json' } });
+      if (!res.ok) throw await errorFromResponse(res);
       await res.body?.cancel().catch(() => {});
     },
     fetch: authFetch,
