@@ -102,7 +102,9 @@ type PasswordReset struct {
 	PasswordHash string
 	// ThrottleKey is the login's failed-signin record to clear.
 	ThrottleKey string
-	// Session is the new session to open; every other one is revoked.
+	// Session is the new session to open; every other one is revoked. Nil
+	// opens none: an account with a second factor completes its signin
+	// through POST /auth/mfa/verify.
 	Session *Session
 	At      time.Time
 }
@@ -138,7 +140,7 @@ type AccountStore interface {
 	// and expiring after r.At: it is marked used at r.At), sets the user's
 	// password hash, marks its other unused reset tokens used, revokes every
 	// live session of the user, clears r.ThrottleKey's failure record and
-	// creates r.Session, in one transaction. It returns ErrNotFound and
+	// creates r.Session (if not nil), in one transaction. It returns ErrNotFound and
 	// changes nothing if the token cannot be consumed, including when a
 	// concurrent call consumed it first.
 	ResetPassword(ctx context.Context, r *PasswordReset) error

@@ -221,40 +221,56 @@ func (s *Service) validToken(ctx context.Context, op string, raw Value, now time
 // (signup's rules), ErrInvalidLink for a used, superseded, expired or
 // unknown token (also when a concurrent reset used it first), or ErrBusy
 // if password hashing is saturated.
-func (s *Service) ResetPassword(ctx context.Context, r ResetRequest, c Client) (Tokens, error) {
+func (s *Service) ResetPassword(ctx context.Context, r ResetRequest, c Client) (SigninResult, error) {
 	if err := invalid(newPasswordMessages("newPassword", &r.NewPassword, s.policy())); err != nil {
-		return Tokens{}, err
+		return SigninResult{}, err
 	}
 	t, u, err := s.validToken(ctx, "reset password", r.Token, s.now(), TokenReset)
 	if err != nil {
-		return Tokens{}, err
+		return SigninResult{}, err
 	}
 	leave, err := s.gate.enter(ctx, c.Suspect)
 	if err != nil {
-		return Tokens{}, err
+		return SigninResult{}, err
 	}
 	defer leave()
 	hash, err := s.hash(ctx, r.NewPassword.Str)
 	if err != nil {
-		return Tokens{}, fmt.Errorf("reset password: hash: %w", err)
+		return SigninResult{}, fmt.Errorf("reset password: hash: %w", err)
+	}
+	// A link in a mailbox is one factor: an account with a second factor
+	// gets its new password, and then the same challenge as a signin.
+	methods, err := s.secondFactors(ctx, u.ID)
+	if err != nil {
+		return SigninResult{}, fmt.Errorf("reset password: %w", err)
 	}
 	now := s.now()
-	sess, err := s.newSession(u.ID, c, now, []string{AMRPassword})
-	if err != nil {
-		return Tokens{}, fmt.Errorf("reset password: %w", err)
+	var sess *Session
+	if len(methods) == 0 {
+		if sess, err = s.newSession(u.ID, c, now, []string{AMRPassword}); err != nil {
+			return SigninResult{}, fmt.Errorf("reset password: %w", err)
+		}
 	}
 	err = s.cfg.Store.ResetPassword(ctx, &PasswordReset{
 		TokenHash: t.Hash, UserID: u.ID, PasswordHash: hash,
 		ThrottleKey: s.throttleKey(u.LoginKey), Session: sess, At: now,
 	})
 	if errors.Is(err, ErrNotFound) {
-		return Tokens{}, ErrInvalidLink
+		return SigninResult{}, ErrInvalidLink
 	}
 	if err != nil {
-		return Tokens{}, fmt.Errorf("reset password: %w", err)
+		return SigninResult{}, fmt.Errorf("reset password: %w", err)
 	}
 	s.audit(ctx, slog.LevelInfo, "password_reset", slog.String("user", u.ID), ipAttr(c))
-	return s.tokens(ctx, u.ID, sess.ID, 1, now, sess.AMR)
+	if sess == nil {
+		ch, err := s.challenge(ctx, u.ID, []string{AMRPassword}, methods, now)
+		if err != nil {
+			return SigninResult{}, fmt.Errorf("reset password: %w", err)
+		}
+		return SigninResult{Challenge: ch}, nil
+	}
+	tok, err := s.tokens(ctx, u.ID, sess.ID, 1, now, sess.AMR)
+	return SigninResult{Tokens: tok}, err
 }
 
 // policy is signup's password policy.

@@ -410,3 +410,40 @@ func TestTOTPNeedsSealer(t *testing.T) {
 		t.Errorf("EnrollTOTP without MFASealer: error %v, want an internal error", err)
 	}
 }
+
+// A reset link is one factor: for an account with TOTP it sets the new
+// password and answers the signin's challenge, and only a code opens a
+// session.
+func TestResetWithSecondFactorAsksForIt(t *testing.T) {
+	ctx := context.Background()
+	f := newMailFixture(t, func(c *auth.Config) {
+		sealer, err := token.NewSealer([]byte("an mfa sealing key of 32 bytes.."))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.MFASealer = sealer
+	})
+	u := f.enableTOTP(t, "twofa")
+	f.mails(t) // whatever signup queued
+	if err := forgot(f, "twofa@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	tok := f.oneMail(t, auth.TemplateResetPassword, "twofa@example.com").token(t)
+	res, err := f.svc.ResetPassword(ctx, auth.ResetRequest{Token: auth.String(tok), NewPassword: auth.String("a brand new passphrase")}, auth.Client{})
+	if err != nil {
+		t.Fatalf("ResetPassword: %v", err)
+	}
+	if res.Challenge == nil || res.AccessToken != "" || !slices.Contains(res.Challenge.Methods, "totp") {
+		t.Fatalf("reset of a TOTP account = %+v, want a challenge and no tokens", res)
+	}
+	if _, err := f.svc.Refresh(ctx, u.tokens.RefreshToken, auth.Client{}); err == nil {
+		t.Error("a session from before the reset still refreshes")
+	}
+	done, err := verifyMFA(f.svc, res.Challenge.MFAToken, totpCode(t, u.secret, f.clock.Now()))
+	if err != nil {
+		t.Fatalf("VerifyMFA: %v", err)
+	}
+	if got := amrOf(t, done.AccessToken); got != "[pwd otp]" {
+		t.Errorf("amr %s, want [pwd otp]", got)
+	}
+}

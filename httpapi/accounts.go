@@ -50,14 +50,24 @@ func handleForgotPassword(ew errorWriter, svc *auth.Service, maxBody int64) http
 }
 
 // handleResetPassword serves POST /auth/password/reset ({token,
-// newPassword}): 200 TokensDetails of a new session.
+// newPassword}): 200 TokensDetails of a new session, or, for an account with
+// a second factor, the MfaChallenge a signin answers.
 func handleResetPassword(ew errorWriter, svc *auth.Service, sus *suspects, maxBody int64) http.Handler {
-	return tokenEndpoint(ew, func(w http.ResponseWriter, r *http.Request) (auth.Tokens, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
 		f, err := decode(w, r, maxBody)
-		if err != nil {
-			return auth.Tokens{}, err
+		var res auth.SigninResult
+		if err == nil {
+			res, err = svc.ResetPassword(r.Context(), auth.ResetRequest{Token: f["token"], NewPassword: f["newPassword"]}, checkClient(r, sus))
 		}
-		return svc.ResetPassword(r.Context(), auth.ResetRequest{Token: f["token"], NewPassword: f["newPassword"]}, checkClient(r, sus))
+		switch {
+		case err != nil:
+			ew.write(w, r, err)
+		case res.Challenge != nil:
+			writeChallenge(w, res.Challenge)
+		default:
+			writeTokens(w, res.Tokens)
+		}
 	})
 }
 

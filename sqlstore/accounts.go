@@ -229,6 +229,9 @@ func (db *DB) ResetPassword(ctx context.Context, r *auth.PasswordReset) error {
 			return err
 		}
 		s := r.Session
+		if s == nil {
+			return nil
+		}
 		return execAll(ctx, tx, []any{db.q.createSession,
 			s.ID, s.UserID, s.Generation, millis(s.RotatedAt), millis(s.CreatedAt),
 			millis(s.LastUsedAt), nullMillis(s.RevokedAt), s.UserAgent, s.IP, joinAMR(s.AMR)})
