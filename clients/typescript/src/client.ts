@@ -1,4 +1,4 @@
-import { AuthError, errorFromResponse } from './errors.js';
+import { AuthError, errorFromResponse, SecondFactorRequired, type SecondFactorMethod } from './errors.js';
 import { jwtExpiry } from './jwt.js';
 import { isTokens, memoryStorage, type TokenStorage, type Tokens } from './storage.js';
 import { creationOptions, credentialJSON, credentials, requestOptions, type PublicKeyOptionsJSON } from './webauthn.js';
@@ -46,6 +46,14 @@ export interface NewPasskey {
   createdAt: string;
 }
 
+/** A pending TOTP authenticator (`POST /auth/mfa/totp`), active once confirmed with `confirmTotp`. */
+export interface TotpEnrollment {
+  /** The shared secret in base32, for typing into an authenticator app. */
+  secret: string;
+  /** The `otpauth://totp/...` URL holding the secret, for a QR code. */
+  otpauthUrl: string;
+}
+
 /** Why a client's tokens were cleared. */
 export type SessionEndReason = 'logout' | 'rejected';
 
@@ -85,7 +93,12 @@ export interface ClientOptions {
 export interface AuthClient {
   /** Creates a user and signs in; stores and returns the tokens. Rejects with AuthError (400 with a message list for invalid fields). */
   signup(fields: SignupFields): Promise<Tokens>;
-  /** Signs in; stores and returns the tokens. Rejects with AuthError (400 `The login or password is incorrect`). */
+  /**
+   * Signs in; stores and returns the tokens. Rejects with AuthError (400
+   * `The login or password is incorrect`) or, for an account with a second
+   * factor, with SecondFactorRequired (no tokens stored): complete it with
+   * verifySecondFactor or verifySecondFactorWithPasskey.
+   */
   signin(login: string, password: string): Promise<Tokens>;
   /**
    * Rotates the refresh token and returns the new tokens. Concurrent calls
@@ -125,7 +138,9 @@ export interface AuthClient {
    * (`POST /auth/password/reset`) and signs in: the new session's tokens
    * are stored and returned, as by signin; every other session of the user
    * is revoked. A used, expired or unknown token rejects with AuthError 400
-   * `Invalid or expired link`.
+   * `Invalid or expired link`. For an account with a second factor the
+   * password is set but no session opened: it rejects with
+   * SecondFactorRequired, as signin does.
    */
   resetPassword(token: string, newPassword: string): Promise<Tokens>;
   /**
@@ -161,11 +176,38 @@ export interface AuthClient {
    */
   signInWithPasskey(): Promise<Tokens>;
   /**
-   * Completes a password signin that answered {mfa_token, methods} with
-   * "webauthn" among the methods, with one of the user's passkeys, in a
-   * browser. Stores and returns the tokens (amr pwd and webauthn).
+   * Completes a signin that rejected with SecondFactorRequired with
+   * "webauthn" among its methods, with one of the user's passkeys, in a
+   * browser: pass the error's mfaToken. Stores and returns the tokens (amr
+   * pwd and webauthn).
    */
   verifySecondFactorWithPasskey(mfaToken: string): Promise<Tokens>;
+  /**
+   * Completes a signin that rejected with SecondFactorRequired
+   * (`POST /auth/mfa/verify`) with the error's mfaToken and a TOTP code or
+   * a recovery code. Stores and returns the tokens, as signin (amr pwd and
+   * otp). A wrong, used or replayed code rejects with AuthError 400 `The
+   * code is incorrect` (the mfaToken stays usable); an expired or used
+   * mfaToken with AuthError 401 `Invalid or expired MFA token`.
+   */
+  verifySecondFactor(mfaToken: string, code: string): Promise<Tokens>;
+  /**
+   * Starts TOTP enrollment for the signed-in user (`POST /auth/mfa/totp`,
+   * through the fetch wrapper): returns the secret for the user's
+   * authenticator app. Nothing changes at signin until confirmTotp. 400 if
+   * TOTP is already enabled.
+   */
+  enrollTotp(): Promise<TotpEnrollment>;
+  /**
+   * Turns TOTP on with a code of the enrolled authenticator
+   * (`POST /auth/mfa/totp/confirm`); returns the 10 recovery codes, shown
+   * once. From now on signin rejects with SecondFactorRequired.
+   */
+  confirmTotp(code: string): Promise<string[]>;
+  /** Turns TOTP off with a TOTP or recovery code (`DELETE /auth/mfa/totp`); recovery codes are deleted too. */
+  disableTotp(code: string): Promise<void>;
+  /** Replaces the recovery codes, given a TOTP code (`POST /auth/mfa/recovery-codes`); returns the 10 new ones. */
+  regenerateRecoveryCodes(code: string): Promise<string[]>;
   /** The signed-in user's passkeys, oldest first (`GET /auth/passkeys`). */
   listPasskeys(): Promise<Passkey[]>;
   /** Deletes one of the signed-in user's passkeys (`DELETE /auth/passkeys/{id}`); 404 AuthError if there is no such passkey. */
@@ -212,12 +254,32 @@ function isTabMessage(v: unknown): v is TabMessage {
 }
 
 async function readTokens(res: Response): Promise<Tokens> {
-  const v: unknown = await res.json();
-  const t = v as { access_token?: unknown; refresh_token?: unknown };
+  return tokensFrom(res, await res.json());
+}
+
+function tokensFrom(res: Response, v: unknown): Tokens {
+  const t = (v ?? {}) as { access_token?: unknown; refresh_token?: unknown };
   if (typeof t.access_token !== 'string' || typeof t.refresh_token !== 'string' || !t.access_token || !t.refresh_token) {
     throw new AuthError(res.status, 'Malformed token response');
   }
   return { accessToken: t.access_token, refreshToken: t.refresh_token };
+}
+
+// readSignin reads the answer of a signin: tokens or, for an account with a
+// second factor, {mfa_token, methods}, thrown as SecondFactorRequired.
+async function readSignin(res: Response): Promise<Tokens> {
+  const v: unknown = await res.json();
+  const c = (v ?? {}) as { mfa_token?: unknown; methods?: unknown };
+  if (typeof c.mfa_token === 'string' && c.mfa_token && Array.isArray(c.methods) && c.methods.every((m) => typeof m === 'string')) {
+    throw new SecondFactorRequired(c.mfa_token, c.methods as SecondFactorMethod[]);
+  }
+  return tokensFrom(res, v);
+}
+
+async function recoveryCodes(res: Response): Promise<string[]> {
+  const v = (await res.json()) as { recoveryCodes?: unknown };
+  if (!Array.isArray(v?.recoveryCodes)) throw new AuthError(res.status, 'Malformed recovery codes response');
+  return v.recoveryCodes as string[];
 }
 
 /**
@@ -418,15 +480,16 @@ export function createClient(options: ClientOptions): AuthClient {
     return doFetch(withBearer(req, next));
   };
 
-  // authPost posts body as JSON through the fetch wrapper; it rejects with
-  // the AuthError of a non-2xx answer.
-  const authPost = async (path: string, body?: unknown): Promise<Response> => {
+  // authSend sends body as JSON through the fetch wrapper with method; it
+  // rejects with the AuthError of a non-2xx answer. authPost is its POST.
+  const authSend = async (method: string, path: string, body?: unknown): Promise<Response> => {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await authFetch(path, { method: 'POST', headers, body: body === undefined ? null : JSON.stringify(body) });
+    const res = await authFetch(path, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
     if (!res.ok) throw await errorFromResponse(res);
     return res;
   };
+  const authPost = (path: string, body?: unknown): Promise<Response> => authSend('POST', path, body);
 
   // post posts body as JSON without a token, for answers without a body
   // worth reading ({}); it rejects with the AuthError of a non-2xx answer.
@@ -439,7 +502,7 @@ export function createClient(options: ClientOptions): AuthClient {
   const signInWith = async (path: string, body: unknown): Promise<Tokens> => {
     const res = await postJSON(path, body);
     if (!res.ok) throw await errorFromResponse(res);
-    return store(null, await readTokens(res));
+    return store(null, await readSignin(res));
   };
 
   return {
@@ -509,6 +572,17 @@ export function createClient(options: ClientOptions): AuthClient {
       const cred = await credentials().get({ publicKey: requestOptions(begin.publicKey) });
       return signInWith('/auth/mfa/verify', { mfa_token: mfaToken, credential: credentialJSON(cred) });
     },
+    verifySecondFactor: (mfaToken, code) => signInWith('/auth/mfa/verify', { mfa_token: mfaToken, code }),
+    enrollTotp: async () => {
+      const v = (await (await authPost('/auth/mfa/totp')).json()) as TotpEnrollment;
+      return { secret: v.secret, otpauthUrl: v.otpauthUrl };
+    },
+    confirmTotp: async (code) => recoveryCodes(await authPost('/auth/mfa/totp/confirm', { code })),
+    disableTotp: async (code) => {
+      const res = await authSend('DELETE', '/auth/mfa/totp', { code });
+      await res.body?.cancel().catch(() => {});
+    },
+    regenerateRecoveryCodes: async (code) => recoveryCodes(await authPost('/auth/mfa/recovery-codes', { code })),
     listPasskeys: async () => {
       const res = await authFetch('/auth/passkeys', { headers: { Accept: 'application/json' } });
       if (!res.ok) throw await errorFromResponse(res);

@@ -79,3 +79,29 @@ export async function errorFromResponse(res: Response): Promise<AuthError> {
   const message = body?.message ?? (res.statusText || `HTTP ${res.status}`);
   return new AuthError(res.status, message, body, parseRetryAfter(res.headers.get('Retry-After')));
 }
+
+/** A second factor that can complete a signin (the server's `methods`). */
+export type SecondFactorMethod = 'totp' | 'webauthn' | 'recovery';
+
+/**
+ * The rejection of `signin()` or `resetPassword()` for an account with a
+ * second factor: the password was right (or, for a reset, has been set),
+ * and the server answered `200 {mfa_token, methods}` instead of tokens. No
+ * tokens are stored. Complete the signin within 5 minutes with
+ * `verifySecondFactor(err.mfaToken, code)` (a TOTP or recovery code) or,
+ * in a browser, `verifySecondFactorWithPasskey(err.mfaToken)`. Not an
+ * AuthError: nothing failed, the signin has one more step.
+ */
+export class SecondFactorRequired extends Error {
+  /** The single-use token that `POST /auth/mfa/verify` completes (valid 5 minutes). */
+  readonly mfaToken: string;
+  /** The second factors this account can use, such as `["totp", "recovery"]`. */
+  readonly methods: SecondFactorMethod[];
+
+  constructor(mfaToken: string, methods: SecondFactorMethod[]) {
+    super(`A second factor is required: ${methods.join(', ')}`);
+    this.name = 'SecondFactorRequired';
+    this.mfaToken = mfaToken;
+    this.methods = methods;
+  }
+}

@@ -65,10 +65,19 @@ console.log(JSON.stringify({ login: me.login, hasRefresh: typeof tokens.refreshT
     // resolution a TypeScript project is likely to use.
     await writeFile(
       join(app, 'check.ts'),
-      `import { createClient, type AuthClient, type Tokens } from '@authstore/client';
+      `import { createClient, SecondFactorRequired, type AuthClient, type SecondFactorMethod, type Tokens, type TotpEnrollment } from '@authstore/client';
 const c: AuthClient = createClient({ baseUrl: 'https://auth.example.com' });
-const t: Promise<Tokens> = c.signin('ada', 'pw');
+const t: Promise<Tokens> = c.signin('ada', 'pw').catch((e: unknown) => {
+  if (!(e instanceof SecondFactorRequired)) throw e;
+  const methods: SecondFactorMethod[] = e.methods;
+  void methods;
+  return c.verifySecondFactor(e.mfaToken, '123456');
+});
+const enrollment: Promise<TotpEnrollment> = c.enrollTotp();
+const codes: Promise<string[]> = c.confirmTotp('123456');
 void t;
+void enrollment;
+void codes;
 `,
     );
     await run('node', [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'check.ts'], { cwd: app });
