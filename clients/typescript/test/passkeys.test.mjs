@@ -119,14 +119,21 @@ describe('passkeys in headless Chromium with a virtual authenticator', () => {
     const me = await run(page, () => window.client.me());
     assert.equal(me.value?.login, user.login);
 
-    // A password signin now asks for the passkey.
-    const signin = await page.evaluate(
-      async ([u, login, password]) => (await fetch(`${u}/auth/signin`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ login, password }) })).json(),
-      [auth.url, user.login, user.password],
-    );
-    assert.ok(signin.mfa_token, JSON.stringify(signin));
+    // A password signin now asks for the passkey: signin rejects with
+    // SecondFactorRequired, whose mfaToken the passkey completes.
+    await run(page, () => window.client.logout());
+    const signin = await page.evaluate(async ([login, password]) => {
+      try {
+        return { resolved: await window.client.signin(login, password) };
+      } catch (e) {
+        return { name: e.name, mfaToken: e.mfaToken, methods: e.methods, tokens: await window.client.tokens() };
+      }
+    }, [user.login, user.password]);
+    assert.equal(signin.name, 'SecondFactorRequired', JSON.stringify(signin));
+    assert.ok(signin.mfaToken, JSON.stringify(signin));
     assert.ok(signin.methods.includes('webauthn'), JSON.stringify(signin));
-    const second = await run(page, (t) => window.client.verifySecondFactorWithPasskey(t), signin.mfa_token);
+    assert.equal(signin.tokens, null);
+    const second = await run(page, (t) => window.client.verifySecondFactorWithPasskey(t), signin.mfaToken);
     assert.ok(second.value?.accessToken, JSON.stringify(second.error));
     assert.deepEqual(claims(second.value.accessToken).amr, ['pwd', 'webauthn']);
 
