@@ -312,11 +312,11 @@ describe('authstore client against authstore serve', () => {
   });
 });
 
-describe('authstore client with short-lived access tokens (--access-ttl 3s)', () => {
+describe('authstore client with short-lived access tokens (--access-ttl 6s)', () => {
   let auth;
   let resource;
   before(async () => {
-    auth = await startAuthstore(['--access-ttl', '3s']);
+    auth = await startAuthstore(['--access-ttl', '6s']); // room for a slow signup before the 2 s skew
     resource = await startResourceServer(auth.url);
   });
   after(async () => {
