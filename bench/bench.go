@@ -151,6 +151,10 @@ type Config struct {
 	Rand io.Reader
 	// Server, when not nil, is measured: peak RSS and CPU per operation.
 	Server Process
+	// Database, when not nil, is the CPU time of the database's processes
+	// on this machine (a local PostgreSQL), measured over the same window,
+	// so that CPU per operation counts the whole system serving it.
+	Database interface{ CPU() (time.Duration, error) }
 	// Ceiling, when not nil, is the hashing ceiling signin and signup
 	// throughput are compared to.
 	Ceiling *Ceiling
@@ -198,6 +202,12 @@ type ServerStats struct {
 	// CPUMillisPerOp is CPUSeconds per request answered in the window
 	// (probes included).
 	CPUMillisPerOp float64 `json:"cpu_ms_per_op"`
+	// DatabaseCPUSeconds is the CPU time of the local database's processes
+	// in the window, and DatabaseCPUMillisPerOp the same per request; both
+	// 0 when the database is an embedded SQLite (counted in CPUSeconds) or
+	// not on this machine.
+	DatabaseCPUSeconds     float64 `json:"db_cpu_seconds,omitempty"`
+	DatabaseCPUMillisPerOp float64 `json:"db_cpu_ms_per_op,omitempty"`
 	// LogLevel is the log level of a server bench started; empty if unknown.
 	LogLevel string `json:"log_level,omitempty"`
 }
@@ -362,9 +372,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for _, o := range res.Operations {
 			answered += o.Requests
 		}
-		res.Server = &ServerStats{PeakRSSBytes: use.peak, CPUSeconds: use.cpu.Seconds()}
+		res.Server = &ServerStats{PeakRSSBytes: use.peak, CPUSeconds: use.cpu.Seconds(), DatabaseCPUSeconds: use.dbCPU.Seconds()}
 		if answered > 0 {
 			res.Server.CPUMillisPerOp = 1000 * res.Server.CPUSeconds / float64(answered)
+			res.Server.DatabaseCPUMillisPerOp = 1000 * res.Server.DatabaseCPUSeconds / float64(answered)
 		}
 	}
 	return res, nil
@@ -372,8 +383,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // serverUse is what the server used in the window.
 type serverUse struct {
-	cpu  time.Duration
-	peak int64
+	cpu, dbCPU time.Duration
+	peak       int64
 }
 
 // load runs workers through the warm-up and the window, printing progress,
@@ -382,6 +393,7 @@ func (r *runner) load(ctx context.Context, workers []func(context.Context)) (ser
 	var (
 		use        serverUse
 		cpu0, cpu1 time.Duration
+		db0, db1   time.Duration
 		serverErr  error
 		server     = r.cfg.Server
 	)
@@ -398,9 +410,15 @@ func (r *runner) load(ctx context.Context, workers []func(context.Context)) (ser
 		if serverErr == nil {
 			cpu0, serverErr = server.CPU()
 		}
+		if serverErr == nil && r.cfg.Database != nil {
+			db0, serverErr = r.cfg.Database.CPU()
+		}
 	}
 	if sleepUntil(ctx, r.measureEnd) && server != nil && serverErr == nil {
 		cpu1, serverErr = server.CPU()
+		if serverErr == nil && r.cfg.Database != nil {
+			db1, serverErr = r.cfg.Database.CPU()
+		}
 		if serverErr == nil {
 			use.peak, serverErr = server.PeakRSS()
 		}
@@ -413,7 +431,7 @@ func (r *runner) load(ctx context.Context, workers []func(context.Context)) (ser
 	if serverErr != nil {
 		return use, fmt.Errorf("bench: measuring the server: %w", serverErr)
 	}
-	use.cpu = cpu1 - cpu0
+	use.cpu, use.dbCPU = cpu1-cpu0, db1-db0
 	return use, nil
 }
 

@@ -63,6 +63,10 @@ func writeOne(w io.Writer, r *Result) {
 		if s.LogLevel != "" {
 			fmt.Fprintf(w, ", log level %s", s.LogLevel)
 		}
+		if s.DatabaseCPUSeconds > 0 {
+			fmt.Fprintf(w, "\ndatabase: CPU %.2f s in the window = %.3f ms per request; server and database together %.3f ms per request",
+				s.DatabaseCPUSeconds, s.DatabaseCPUMillisPerOp, s.CPUMillisPerOp+s.DatabaseCPUMillisPerOp)
+		}
 		fmt.Fprintln(w)
 	}
 	if r.CeilingRatio > 0 {

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/authstore/auth/bench"
@@ -88,6 +91,39 @@ func startServer(ctx context.Context, cfg config, stderr io.Writer) (*bench.Loca
 	return local, nil
 }
 
+// localPostgres reports whether the server args name a PostgreSQL
+// database on this machine (--db postgres://… with a loopback host or a
+// socket directory), whose processes bench then measures too.
+func localPostgres(args []string) bool {
+	var dsn string
+	for i, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--db="), strings.HasPrefix(a, "-db="):
+			dsn = a[strings.IndexByte(a, '=')+1:]
+		case (a == "--db" || a == "-db") && i+1 < len(args):
+			dsn = args[i+1]
+		}
+	}
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return false
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if q := u.Query().Get("host"); q != "" {
+		h = q // libpq's host parameter: a name, an address or a socket directory
+	}
+	switch {
+	case h == "", h == "localhost", strings.HasPrefix(h, "/"):
+		return true
+	default:
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
+}
+
 // serverBinary returns the authstore executable to start: bin when set,
 // else authstore beside this executable, else authstore on PATH.
 func serverBinary(bin string) (string, error) {
@@ -137,6 +173,9 @@ func runAll(ctx context.Context, cfg config, url string, local *bench.Local, cei
 		}
 		if local != nil {
 			rc.Server = local
+			if localPostgres(cfg.ServerArgs) {
+				rc.Database = bench.LocalPostgres{}
+			}
 		}
 		shown := n
 		if shown == 0 || cfg.Scenario == bench.Timing {
