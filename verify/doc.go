@@ -65,6 +65,19 @@
 // not cancelled by the context of the Verify call that started it; each
 // caller still stops waiting when its own context ends.
 //
+// # Verified tokens
+//
+// A token that verified is remembered (Config.VerifiedCacheSize tokens at
+// most, 4096 by default; negative turns it off), keyed by the SHA-256 of the
+// whole token, so a client presenting the same token on every request
+// costs one signature check. Remembering changes no answer: nbf, iat and exp
+// are checked again with the current clock on every call, so a remembered
+// token expires as any other, and a remembered JWKS token holds only while
+// the key set it was verified under is the cached one, so any successful
+// refetch (a key rotated in or removed) makes it verify afresh. A token
+// whose key left the JWKS thus stops verifying at the same refresh
+// whether remembered or not.
+//
 // # What it cannot know
 //
 // Verification is offline: it never asks authstore about a session. An

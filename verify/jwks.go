@@ -100,24 +100,26 @@ func lowS(key any, sig []byte) bool {
 // key returns the key named kid. If the cache is stale it starts a
 // background refetch; if kid is not cached it refetches and waits, subject to
 // the rate limit.
-func (v *Verifier) key(ctx context.Context, kid string) (publicKey, error) {
+func (v *Verifier) key(ctx context.Context, kid string) (publicKey, *keySet, error) {
 	ks := v.keys.Load()
 	now := v.cfg.Now()
 	if !now.Before(ks.staleAt) {
 		v.startFetch(ctx, now)
 	}
 	if k, ok := ks.byKID[kid]; ok {
-		return k, nil
+		return k, ks, nil
 	}
 	var fetchErr error
 	if call := v.startFetch(ctx, now); call != nil {
 		select {
 		case <-call.done:
 		case <-ctx.Done():
-			return publicKey{}, fmt.Errorf("verify: waiting for the JWKS: %w: %w", ErrUnavailable, ctx.Err())
+			return publicKey{}, nil, fmt.Errorf("verify: waiting for the JWKS: %w: %w", ErrUnavailable, ctx.Err())
 		}
-		if k, ok := v.keys.Load().byKID[kid]; ok {
-			return k, nil
+		if ks := v.keys.Load(); ks != nil {
+			if k, ok := ks.byKID[kid]; ok {
+				return k, ks, nil
+			}
 		}
 		fetchErr = call.err
 	} else {
@@ -126,9 +128,9 @@ func (v *Verifier) key(ctx context.Context, kid string) (publicKey, error) {
 		v.mu.Unlock()
 	}
 	if fetchErr != nil {
-		return publicKey{}, fmt.Errorf("verify: unknown kid and the JWKS cannot be fetched: %w", ErrUnavailable)
+		return publicKey{}, nil, fmt.Errorf("verify: unknown kid and the JWKS cannot be fetched: %w", ErrUnavailable)
 	}
-	return publicKey{}, fmt.Errorf("verify: unknown kid: %w", ErrInvalid)
+	return publicKey{}, nil, fmt.Errorf("verify: unknown kid: %w", ErrInvalid)
 }
 
 // startFetch returns the fetch in progress, or starts one in the background

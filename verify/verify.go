@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ const (
 	DefaultLeeway             = 30 * time.Second
 	DefaultMinRefetchInterval = 30 * time.Second
 	DefaultMaxCacheAge        = 5 * time.Minute
+	DefaultVerifiedCacheSize  = 4096
 	// FetchTimeout bounds one JWKS request.
 	FetchTimeout = 10 * time.Second
 	// MaxTokenLength is the longest token Verify parses, in bytes.
@@ -85,6 +87,13 @@ type Config struct {
 	// fetches, and the shortest time a fetched set is cached. Zero means
 	// DefaultMinRefetchInterval (30 s).
 	MinRefetchInterval time.Duration
+	// VerifiedCacheSize is the most recently verified tokens remembered, so
+	// that a token presented again costs no signature check. Zero means
+	// DefaultVerifiedCacheSize; a negative value disables the cache. A
+	// remembered token is still refused once expired (its nbf, iat and exp
+	// are checked again on every use), and is forgotten when the key set
+	// is refreshed, so it never verifies longer than its key would.
+	VerifiedCacheSize int
 	// MaxCacheAge is the longest time a fetched set is used before a
 	// refetch, and the cache time when the response gives no max-age. Zero
 	// means DefaultMaxCacheAge (5 min); it is raised to MinRefetchInterval
@@ -134,7 +143,8 @@ type Verifier struct {
 	leeway time.Duration
 	secret []byte // HMACSecret's copy; nil unless HS256 is accepted
 
-	keys atomic.Pointer[keySet] // never nil after New
+	keys  atomic.Pointer[keySet] // never nil after New
+	cache *verifiedCache         // nil if disabled
 
 	mu          sync.Mutex
 	flight      *fetchCall // the fetch in progress, nil if none
@@ -227,6 +237,12 @@ func (v *Verifier) init() error {
 		c.MaxCacheAge = DefaultMaxCacheAge
 	}
 	c.MaxCacheAge = max(c.MaxCacheAge, c.MinRefetchInterval)
+	switch {
+	case c.VerifiedCacheSize == 0:
+		v.cache = newVerifiedCache(DefaultVerifiedCacheSize)
+	case c.VerifiedCacheSize > 0:
+		v.cache = newVerifiedCache(c.VerifiedCacheSize)
+	}
 	return nil
 }
 
@@ -247,106 +263,161 @@ type payload struct {
 // claims. A failure matches ErrExpired, ErrInvalid or ErrUnavailable (then
 // also ctx's error if ctx ended while waiting for a fetch). Errors never
 // contain the token or parts of it.
+//
+// A token that verified recently is answered from a bounded cache (see
+// verifiedCache): its time claims are checked again with the current clock,
+// and the entry holds only while the key set it was verified under is
+// still the current one.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if token == "" || len(token) > MaxTokenLength {
 		return nil, fmt.Errorf("verify: empty or too long: %w", ErrInvalid)
 	}
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.buf = append(s.buf[:0], token...)
+	var sum [32]byte
+	if v.cache != nil {
+		sum = sha256.Sum256(s.buf)
+		if c, err, ok := v.cachedVerify(ctx, sum); ok {
+			return c, err
+		}
+	}
+	c, t, ks, handled, err := v.verifyCompact(ctx, token, s)
+	if !handled {
+		c, t, ks, err = v.verifyJOSE(ctx, token)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.cache != nil {
+		v.cache.add(sum, c, t, ks, v.leeway, v.cfg.Now())
+	}
+	return c, nil
+}
+
+// verifyJOSE is the general path: go-jose parses the token. It serves every
+// token whose header is not of the one shape verifyCompact reads, and the
+// algorithms other than EdDSA and HS256. ks is the key set the key came
+// from, nil for HS256.
+func (v *Verifier) verifyJOSE(ctx context.Context, token string) (*Claims, *times, *keySet, error) {
 	if !canonicalCompact(token) {
-		return nil, fmt.Errorf("verify: not a compact JWS in canonical base64url: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: not a compact JWS in canonical base64url: %w", ErrInvalid)
 	}
 	jws, err := jose.ParseSignedCompact(token, v.algs)
 	if err != nil || len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("verify: not a signed token with an allowed algorithm: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: not a signed token with an allowed algorithm: %w", ErrInvalid)
 	}
 	h := jws.Signatures[0].Protected
 	if h.Algorithm == string(jose.HS256) {
 		// Only reachable with an HMACSecret: v.algs holds HS256 then only.
-		return v.verifyHMAC(jws)
+		c, t, err := v.verifyHMAC(jws)
+		return c, t, nil, err
 	}
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
-		return nil, fmt.Errorf("verify: typ is not at+jwt: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: typ is not at+jwt: %w", ErrInvalid)
 	}
 	if h.KeyID == "" {
-		return nil, fmt.Errorf("verify: no kid: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: no kid: %w", ErrInvalid)
 	}
-	k, err := v.key(ctx, h.KeyID)
+	k, ks, err := v.key(ctx, h.KeyID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if !k.fits(h.Algorithm) {
-		return nil, fmt.Errorf("verify: alg does not fit the key: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: alg does not fit the key: %w", ErrInvalid)
 	}
 	if !lowS(k.key, jws.Signatures[0].Signature) {
-		return nil, fmt.Errorf("verify: ECDSA signature with high S: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: ECDSA signature with high S: %w", ErrInvalid)
 	}
 	raw, err := jws.Verify(k.key)
 	if err != nil {
-		return nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)
 	}
 	var p payload
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("verify: malformed claims: %w", ErrInvalid)
+		return nil, nil, nil, fmt.Errorf("verify: malformed claims: %w", ErrInvalid)
 	}
-	return v.check(&p)
+	c, t, err := v.check(&p)
+	return c, t, ks, err
 }
 
 // verifyHMAC checks an HS256 token of authstore's compatibility mode: typ
 // JWT (as the original service wrote it) and a MAC under the shared secret,
 // compared in constant time; then the claim rules.
-func (v *Verifier) verifyHMAC(jws *jose.JSONWebSignature) (*Claims, error) {
+func (v *Verifier) verifyHMAC(jws *jose.JSONWebSignature) (*Claims, *times, error) {
 	if v.secret == nil {
-		return nil, fmt.Errorf("verify: HS256 without a shared secret: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: HS256 without a shared secret: %w", ErrInvalid)
 	}
 	if typ, _ := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "JWT") {
-		return nil, fmt.Errorf("verify: typ of an HS256 token is not JWT: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: typ of an HS256 token is not JWT: %w", ErrInvalid)
 	}
 	raw, err := jws.Verify(v.secret)
 	if err != nil {
-		return nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: bad signature: %w", ErrInvalid)
 	}
 	var p payload
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("verify: malformed claims: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: malformed claims: %w", ErrInvalid)
 	}
 	return v.check(&p)
 }
 
+// times are the time claims of a token whose other claims passed: what
+// must be checked again, with the clock of the moment, on every use.
+type times struct {
+	nbf, iat, exp  time.Time // exp in UTC
+	hasNBF, hasIAT bool
+}
+
 // check applies the claim rules to a payload whose signature verified.
-func (v *Verifier) check(p *payload) (*Claims, error) {
+func (v *Verifier) check(p *payload) (*Claims, *times, error) {
 	switch {
 	case p.Subject == "":
-		return nil, fmt.Errorf("verify: no sub: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: no sub: %w", ErrInvalid)
 	case p.ExpiresAt == nil:
-		return nil, fmt.Errorf("verify: no exp: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: no exp: %w", ErrInvalid)
 	case p.Issuer != v.cfg.Issuer:
-		return nil, fmt.Errorf("verify: wrong issuer: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: wrong issuer: %w", ErrInvalid)
 	case !p.Audience.Contains(v.cfg.Audience):
-		return nil, fmt.Errorf("verify: wrong audience: %w", ErrInvalid)
+		return nil, nil, fmt.Errorf("verify: wrong audience: %w", ErrInvalid)
 	}
-	now := v.cfg.Now()
-	if p.NotBefore != nil && now.Add(v.leeway).Before(p.NotBefore.Time()) {
-		return nil, fmt.Errorf("verify: not valid yet (nbf): %w", ErrInvalid)
+	t := &times{exp: p.ExpiresAt.Time().UTC()}
+	if p.NotBefore != nil {
+		t.nbf, t.hasNBF = p.NotBefore.Time(), true
 	}
-	if p.IssuedAt != nil && now.Add(v.leeway).Before(p.IssuedAt.Time()) {
-		return nil, fmt.Errorf("verify: issued in the future (iat): %w", ErrInvalid)
+	if p.IssuedAt != nil {
+		t.iat, t.hasIAT = p.IssuedAt.Time(), true
 	}
-	exp := p.ExpiresAt.Time().UTC()
-	if !now.Before(exp.Add(v.leeway)) {
-		return nil, fmt.Errorf("verify: %w", ErrExpired)
+	if err := v.checkTimes(t, v.cfg.Now()); err != nil {
+		return nil, nil, err
 	}
 	c := &Claims{
 		Subject:   p.Subject,
 		SessionID: p.SessionID,
 		AMR:       p.AMR,
-		Issuer:    p.Issuer,
+		Issuer:    v.cfg.Issuer, // equal to p.Issuer
 		Audience:  v.cfg.Audience,
 		ID:        p.ID,
-		ExpiresAt: exp,
+		ExpiresAt: t.exp,
 	}
-	if p.IssuedAt != nil {
-		c.IssuedAt = p.IssuedAt.Time().UTC()
+	if t.hasIAT {
+		c.IssuedAt = t.iat.UTC()
 	}
-	return c, nil
+	return c, t, nil
+}
+
+// checkTimes applies the rules on nbf, iat and exp at now, in that order.
+func (v *Verifier) checkTimes(t *times, now time.Time) error {
+	if t.hasNBF && now.Add(v.leeway).Before(t.nbf) {
+		return fmt.Errorf("verify: not valid yet (nbf): %w", ErrInvalid)
+	}
+	if t.hasIAT && now.Add(v.leeway).Before(t.iat) {
+		return fmt.Errorf("verify: issued in the future (iat): %w", ErrInvalid)
+	}
+	if !now.Before(t.exp.Add(v.leeway)) {
+		return fmt.Errorf("verify: %w", ErrExpired)
+	}
+	return nil
 }
 
 // isAccessTokenType reports whether typ names an RFC 9068 access token.
