@@ -31,8 +31,6 @@ import (
 // scratch is a token's bytes and its decoded segments, pooled.
 type scratch struct{ buf []byte }
 
-var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 2048)} }}
-
 // verifyCompact verifies token along the fast path. handled is false if
 // the token is not for it; then nothing was checked or fetched that
 // verifyJOSE does not do again. s.buf holds token's bytes.

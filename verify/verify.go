@@ -145,6 +145,8 @@ type Verifier struct {
 
 	keys  atomic.Pointer[keySet] // never nil after New
 	cache *verifiedCache         // nil if disabled
+	// scratch pools the *scratch buffers Verify decodes tokens into.
+	scratch sync.Pool
 
 	mu          sync.Mutex
 	flight      *fetchCall // the fetch in progress, nil if none
@@ -272,8 +274,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if token == "" || len(token) > MaxTokenLength {
 		return nil, fmt.Errorf("verify: empty or too long: %w", ErrInvalid)
 	}
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s, _ := v.scratch.Get().(*scratch)
+	if s == nil {
+		s = &scratch{buf: make([]byte, 0, 2048)}
+	}
+	defer v.scratch.Put(s)
 	s.buf = append(s.buf[:0], token...)
 	var sum [32]byte
 	if v.cache != nil {
