@@ -69,24 +69,35 @@ var errNoMail = errors.New("auth: mail is not configured (no MailSealer)")
 // newToken returns a new token of kind for userID (email: the address the
 // link goes to, for verify and change-email), and its raw form for the link.
 func (m *mailer) newToken(userID, kind, email string, now time.Time) (raw string, t *AccountToken, err error) {
-	b := make([]byte, accountTokenBytes)
-	if _, err := io.ReadFull(m.rand, b); err != nil {
+	raw, hash, err := newSecretToken(m.rand)
+	if err != nil {
 		return "", nil, fmt.Errorf("account token: %w", err)
 	}
 	id, err := newUUID(m.rand)
 	if err != nil {
 		return "", nil, fmt.Errorf("account token: %w", err)
 	}
-	sum := sha256.Sum256(b)
 	ttl := m.verifyTTL
 	if kind == TokenReset {
 		ttl = m.resetTTL
 	}
 	t = &AccountToken{
-		ID: id, UserID: userID, Kind: kind, Hash: hex.EncodeToString(sum[:]), Email: email,
+		ID: id, UserID: userID, Kind: kind, Hash: hash, Email: email,
 		CreatedAt: now, ExpiresAt: now.Add(ttl),
 	}
-	return base64.RawURLEncoding.EncodeToString(b), t, nil
+	return raw, t, nil
+}
+
+// newSecretToken returns a new token for a link or an mfa_token, read from
+// r: accountTokenBytes random bytes as the user gets them (raw, base64url)
+// and as they are stored (hash, what tokenHash(raw) gives).
+func newSecretToken(r io.Reader) (raw, hash string, err error) {
+	b := make([]byte, accountTokenBytes)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(b), hex.EncodeToString(sum[:]), nil
 }
 
 // tokenHash returns the stored hash of a token as the user presents it,

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -513,16 +512,15 @@ func (s *Service) passkeyCount(ctx context.Context, userID string) (int, error) 
 // challenge stores a new mfa_token for userID, whose first factor used
 // the methods amr, and returns it with the second factor's methods.
 func (s *Service) challenge(ctx context.Context, userID string, amr, methods []string, now time.Time) (*Challenge, error) {
-	b := make([]byte, accountTokenBytes)
-	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
+	raw, hash, err := newSecretToken(s.cfg.Rand)
+	if err != nil {
 		return nil, fmt.Errorf("mfa token: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	t := &MFAToken{Hash: hex.EncodeToString(sum[:]), UserID: userID, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(MFATokenTTL)}
+	t := &MFAToken{Hash: hash, UserID: userID, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(MFATokenTTL)}
 	if err := s.cfg.Store.CreateMFAToken(ctx, t); err != nil {
 		return nil, fmt.Errorf("mfa token: %w", err)
 	}
-	return &Challenge{MFAToken: base64.RawURLEncoding.EncodeToString(b), Methods: methods, ExpiresAt: t.ExpiresAt}, nil
+	return &Challenge{MFAToken: raw, Methods: methods, ExpiresAt: t.ExpiresAt}, nil
 }
 
 // VerifyMFA completes a signin that answered a Challenge: with the
