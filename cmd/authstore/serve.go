@@ -170,7 +170,14 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 	if err != nil {
 		return nil, err
 	}
-	if a.mailer, err = startMailer(ctx, cfg, db, sec, log, a); err != nil {
+	// Outbox payloads hold raw link tokens until delivery: they are sealed
+	// under a key of their own, derived from the secret key; the service
+	// seals, the mail sender opens.
+	outboxSealer, err := token.NewSealer(sec.outboxSeal)
+	if err != nil {
+		return nil, err
+	}
+	if a.mailer, err = startMailer(ctx, cfg, db, outboxSealer, log, a); err != nil {
 		return nil, err
 	}
 	var svc *auth.Service // read by the metrics at each scrape, once set
@@ -182,12 +189,6 @@ func newApp(ctx context.Context, cfg serveConfig, getenv func(string) string, lo
 		DB:   db.Stats,
 		Mail: mailStats(a.mailer),
 	})
-	// Outbox payloads hold raw link tokens until delivery: they are sealed
-	// under a key of their own, derived from the secret key.
-	outboxSealer, err := token.NewSealer(sec.outboxSeal)
-	if err != nil {
-		return nil, err
-	}
 	// TOTP secrets are sealed under a key of their own too.
 	mfaSealer, err := token.NewSealer(sec.mfaSeal)
 	if err != nil {
@@ -341,7 +342,7 @@ const forgotFloor = 250 * time.Millisecond
 // closes: after the HTTP drain, so that requests served while draining
 // still have their mail sent, and before the database closes. It returns
 // the sender, or nil when none runs.
-func startMailer(ctx context.Context, cfg serveConfig, db *sqlstore.DB, sec secrets, log *slog.Logger, a *app) (*mail.Sender, error) {
+func startMailer(ctx context.Context, cfg serveConfig, db *sqlstore.DB, opener *token.Sealer, log *slog.Logger, a *app) (*mail.Sender, error) {
 	templates, err := mail.LoadTemplates(cfg.MailTemplates)
 	if err != nil {
 		return nil, fmt.Errorf("--mail-templates: %w", err)
@@ -366,10 +367,6 @@ func startMailer(ctx context.Context, cfg serveConfig, db *sqlstore.DB, sec secr
 		tr = smtp
 	}
 	var outbox auth.OutboxStore = db
-	opener, err := token.NewSealer(sec.outboxSeal)
-	if err != nil {
-		return nil, err
-	}
 	owner, err := senderOwner()
 	if err != nil {
 		return nil, err
