@@ -37,16 +37,7 @@ func main() {
 
 // exitCode is 0 for --help, 2 for a mistake on the command line and 1 for
 // any other error.
-func exitCode(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	var u cmdline.UsageError
-	if errors.As(err, &u) {
-		return 2
-	}
-	return 1
-}
+func exitCode(err error) int { return cmdline.ExitCode(err) }
 
 // run is the whole program; main only adds the process's signals,
 // arguments, environment and streams.

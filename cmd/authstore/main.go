@@ -52,18 +52,11 @@ func main() {
 // exitCode is the exit status for err: 0 for --help, 2 for a mistake on
 // the command line, 3 for an import that rejected rows, 1 otherwise.
 func exitCode(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	var u usageError
-	if errors.As(err, &u) {
-		return 2
-	}
 	var r rowsRejectedError
 	if errors.As(err, &r) {
 		return 3
 	}
-	return 1
+	return cmdline.ExitCode(err)
 }
 
 // usageError is a mistake on the command line; authstore exits with

@@ -26,6 +26,19 @@ type UsageError struct{ Msg string }
 
 func (e UsageError) Error() string { return e.Msg }
 
+// ExitCode is the exit status for err: 0 for --help (flag.ErrHelp), 2 for
+// a UsageError, 1 for any other error.
+func ExitCode(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var u UsageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
 // Usage returns a UsageError saying msg.
 func Usage(msg string) error { return UsageError{Msg: msg} }
 
