@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
+	"sync"
 )
 
 // A refresh token is base64url (no padding) of
@@ -29,19 +31,26 @@ const refreshTokenLabel = "authstore refresh token v1\x00"
 
 // refreshCodec encodes and checks refresh tokens under one MAC key.
 type refreshCodec struct {
-	key    []byte
 	strict *base64.Encoding // RawURLEncoding.Strict(): one spelling per token
+	macs   *sync.Pool       // of hash.Hash: HMAC-SHA256 under the key, reset
 }
 
 func newRefreshCodec(key []byte) refreshCodec {
-	return refreshCodec{key: append([]byte(nil), key...), strict: base64.RawURLEncoding.Strict()}
+	key = append([]byte(nil), key...)
+	return refreshCodec{
+		strict: base64.RawURLEncoding.Strict(),
+		macs:   &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }},
+	}
 }
 
 func (c refreshCodec) mac(dst, idAndGen []byte) []byte {
-	m := hmac.New(sha256.New, c.key)
+	m := c.macs.Get().(hash.Hash)
 	m.Write([]byte(refreshTokenLabel))
 	m.Write(idAndGen)
-	return m.Sum(dst)
+	dst = m.Sum(dst)
+	m.Reset()
+	c.macs.Put(m)
+	return dst
 }
 
 // encode returns the refresh token of generation gen of session id (a UUID).

@@ -68,7 +68,15 @@ func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
 	return false
 }
 
-type clientIPKey struct{}
+// requestInfo is what the middleware learns of a request once: the client
+// IP (withClientIP) and the request id (logRequests). One value in the
+// context holds both, so that each request is copied once for them.
+type requestInfo struct {
+	ip netip.Addr
+	id string
+}
+
+type requestInfoKey struct{}
 
 // withClientIP resolves the client IP of every request (see clientIP) once,
 // for the throttle and the session record. It must wrap the access log: the
@@ -76,16 +84,22 @@ type clientIPKey struct{}
 // the log reads on the request it is given.
 func withClientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := clientIP(r, trusted)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip)))
+		info := &requestInfo{ip: clientIP(r, trusted)}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
 	})
+}
+
+// infoFrom returns the requestInfo withClientIP put in ctx, or nil.
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	return info
 }
 
 // clientIPFrom returns the client IP withClientIP resolved for r, or the
 // TCP peer's if it did not run.
 func clientIPFrom(r *http.Request) netip.Addr {
-	if ip, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
-		return ip
+	if info := infoFrom(r.Context()); info != nil {
+		return info.ip
 	}
 	return parseHop(r.RemoteAddr)
 }

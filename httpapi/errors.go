@@ -126,16 +126,10 @@ func (ew errorWriter) send(w http.ResponseWriter, r *http.Request, status int, m
 	})
 }
 
-type ctxKey int
-
-const requestIDKey ctxKey = 0
-
-func withRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
-}
-
 // requestIDFrom returns the request id the middleware assigned, or "".
 func requestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if info := infoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
 }

@@ -63,7 +63,7 @@ type harness struct {
 	db     *sqlstore.DB
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -75,7 +75,7 @@ func randomBytes(t *testing.T, n int) []byte {
 // newService wires the real packages with hashing parameters small enough
 // for tests. logger receives the service's audit log; change, if given,
 // edits the Config before the Service is built.
-func newService(t *testing.T, logger *slog.Logger, change ...func(*auth.Config)) (*auth.Service, *token.Keys, *sqlstore.DB) {
+func newService(t testing.TB, logger *slog.Logger, change ...func(*auth.Config)) (*auth.Service, *token.Keys, *sqlstore.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.Open(ctx, t.TempDir()+"/auth.db", sqlstore.Options{Migrate: true})

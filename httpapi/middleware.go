@@ -1,13 +1,16 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,11 +44,29 @@ func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter 
 // maxRequestIDLen bounds an accepted incoming X-Request-Id.
 const maxRequestIDLen = 64
 
+// requestIDs makes the ids of requests that come without one: a random
+// prefix per server and a counter, unique without a read of the system's
+// random source per request. Ids are labels for logs, not secrets.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	return &requestIDs{prefix: rand.Text()[:13] + "-"}
+}
+
+// next returns a fresh id.
+func (g *requestIDs) next() string {
+	var b [13 + 1 + 13]byte
+	return string(strconv.AppendUint(append(b[:0], g.prefix...), g.n.Add(1), 36))
+}
+
 // requestID returns the incoming X-Request-Id if it is 1..64 characters of
-// [A-Za-z0-9._-], else a fresh random one. The id is logged and echoed, so
-// a client must not be able to put quotes, separators or anything a log
+// [A-Za-z0-9._-], else a fresh one from ids. The id is logged and echoed,
+// so a client must not be able to put quotes, separators or anything a log
 // reader might interpret into it.
-func requestID(r *http.Request) string {
+func requestID(r *http.Request, ids *requestIDs) string {
 	id := r.Header.Get("X-Request-Id")
 	ok := id != "" && len(id) <= maxRequestIDLen && !strings.ContainsFunc(id, func(c rune) bool {
 		return !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-')
@@ -53,20 +74,27 @@ func requestID(r *http.Request) string {
 	if ok {
 		return id
 	}
-	return rand.Text()
+	return ids.next()
 }
 
-// logRequests assigns the request id (echoed in X-Request-Id and put in the
-// context) and writes one access-log line per request: method, route
-// pattern, path, status, duration, request id and response bytes. It never
-// logs the query string, headers or bodies, which may carry credentials.
-// The route pattern is the one the ServeMux sets on the request it is given.
+// logRequests assigns the request id (echoed in X-Request-Id and kept in
+// the request's info) and writes one access-log line per request: method,
+// route pattern, path, status, duration, request id and response bytes. It
+// never logs the query string, headers or bodies, which may carry
+// credentials. The route pattern is the one the ServeMux sets on the
+// request it is given, so no layer between here and the ServeMux may copy
+// the request.
 func logRequests(logger *slog.Logger, observe func(method, route string, status int, d time.Duration), next http.Handler) http.Handler {
+	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestID(r)
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(withRequestID(r.Context(), id))
+		id := requestID(r, ids)
+		w.Header()["X-Request-Id"] = []string{id}
+		if info := infoFrom(r.Context()); info != nil {
+			info.id = id
+		} else {
+			r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{ip: parseHop(r.RemoteAddr), id: id}))
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
@@ -83,7 +111,11 @@ func logRequests(logger *slog.Logger, observe func(method, route string, status 
 		if sw.status >= 500 && sw.status != http.StatusServiceUnavailable {
 			level = slog.LevelError
 		}
-		logger.LogAttrs(r.Context(), level, "request",
+		ctx := r.Context()
+		if !logger.Enabled(ctx, level) {
+			return
+		}
+		logger.LogAttrs(ctx, level, "request",
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
 			slog.String("path", sentPath(r)),
@@ -98,7 +130,10 @@ func logRequests(logger *slog.Logger, observe func(method, route string, status 
 // if nothing has been written yet. http.ErrAbortHandler passes through.
 func recoverPanics(ew errorWriter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw, ok := w.(*statusWriter) // logRequests's, when inside it
+		if !ok {
+			sw = &statusWriter{ResponseWriter: w}
+		}
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -121,12 +156,20 @@ func recoverPanics(ew errorWriter, next http.Handler) http.Handler {
 
 // securityHeaders sets headers that keep browsers from sniffing, framing or
 // leaking the referrer of any response.
+//
+// The header values are shared by every response, here and elsewhere in
+// this package: a header map entry is only ever replaced (Header.Set) or
+// appended to (Header.Add, which copies a slice whose length is its
+// capacity), never changed in place.
 func securityHeaders(next http.Handler) http.Handler {
+	nosniff := []string{"nosniff"}
+	noReferrer := []string{"no-referrer"}
+	apiCSP := []string{"default-src 'none'; frame-ancestors 'none'"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = noReferrer
+		h["Content-Security-Policy"] = apiCSP
 		next.ServeHTTP(w, r)
 	})
 }
@@ -149,9 +192,14 @@ const (
 func cors(origins []string, next http.Handler) http.Handler {
 	anyOrigin := len(origins) == 0 || (len(origins) == 1 && origins[0] == "*")
 	allowed := func(o string) bool { return anyOrigin || slices.Contains(origins, o) }
+	varyOrigin := []string{"Origin"} // shared, see securityHeaders
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Add("Vary", "Origin")
+		if _, ok := h["Vary"]; ok {
+			h.Add("Vary", "Origin")
+		} else {
+			h["Vary"] = varyOrigin
+		}
 		origin := r.Header.Get("Origin")
 		ok := origin != "" && allowed(origin)
 		if ok {
