@@ -530,22 +530,11 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	return func() { srv.Close() }, nil
 }
 
-// gcPercent is serve's GOGC. Between collections the heap may grow to
-// 1+gcPercent/100 times what is live. Under a refresh load the live heap is
-// a few MiB and collections were about a tenth of the CPU at GOGC=100; 400
-// makes them a quarter as frequent for some 15 MiB more heap, and the soft
-// memory limit still bounds the heap under a flood of signins.
-const gcPercent = 400
-
 // setMemoryLimit sets the Go runtime's soft memory limit to limit bytes,
-// unless GOMEMLIMIT is set (it wins) or limit is 0, and the collector's
-// GOGC to gcPercent unless GOGC is set. Password hashing allocates 19 MiB
-// per hash; with GOGC alone, a flood of signins lets the heap grow to
-// 1+GOGC/100 times its live size between collections.
+// unless GOMEMLIMIT is set (it wins) or limit is 0. Password hashing
+// allocates 19 MiB per hash; with the default GOGC alone, a flood of signins
+// lets the heap grow to twice its live size between collections.
 func setMemoryLimit(limit int64, getenv func(string) string, log *slog.Logger) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	if limit <= 0 || getenv("GOMEMLIMIT") != "" {
 		return
 	}
