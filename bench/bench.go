@@ -287,6 +287,9 @@ type runner struct {
 	probe        [numOps]bool
 	done, failed atomic.Int64
 	chainsBroken atomic.Int64
+
+	connsMu sync.Mutex
+	conns   []*conn // of the clients newClient made, for closeConns
 }
 
 // scenario is one kind of load Run can drive: setup signs up the users it
@@ -320,9 +323,27 @@ type setupEnv struct {
 	closers []func()
 }
 
-// newClient returns a virtual client of r's server sending through hc.
+// newClient returns a virtual client of r's server: on a connection of its
+// own for an http:// URL (closed when Run ends), else through hc.
 func (r *runner) newClient(hc *http.Client) *client {
-	return &client{base: r.cfg.URL, http: hc}
+	c := &client{base: r.cfg.URL, http: hc, raw: newConn(r.cfg.URL, hc.Timeout)}
+	if c.raw != nil {
+		r.connsMu.Lock()
+		r.conns = append(r.conns, c.raw)
+		r.connsMu.Unlock()
+	}
+	return c
+}
+
+// closeConns closes the connections of every client newClient made. The
+// clients must be done.
+func (r *runner) closeConns() {
+	r.connsMu.Lock()
+	defer r.connsMu.Unlock()
+	for _, c := range r.conns {
+		c.close()
+	}
+	r.conns = nil
 }
 
 // Run drives cfg.URL with cfg.Scenario and returns what it measured. It
@@ -347,7 +368,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		seed1: binary.LittleEndian.Uint64(seed[4:]),
 		seed2: binary.LittleEndian.Uint64(seed[12:]),
 	}
-	s.closers = append(s.closers, s.hc.CloseIdleConnections)
+	s.closers = append(s.closers, s.hc.CloseIdleConnections, r.closeConns)
 	defer func() {
 		for _, c := range s.closers {
 			c()
@@ -650,7 +671,7 @@ func (r *runner) setupUsers(ctx context.Context, hc *http.Client, n int) ([]user
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c := &client{base: r.cfg.URL, http: hc}
+			c := r.newClient(hc)
 			u := r.newUser()
 			rt, err := retryTokens(ctx, "signup", func() answer { return c.signup(ctx, u) })
 			out[i], errs[i] = userChain{user: u, rt: rt}, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -367,5 +368,47 @@ func TestRefreshTokenOf(t *testing.T) {
 				t.Errorf("= %q, %v; want %q, ok %v", got, err, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// The load generator's own HTTP/1.1 reading copes with chunked answers and
+// with a server that closes the connection after some answers.
+func TestRunReadsChunkedAndClosingAnswers(t *testing.T) {
+	real := newServer(t)
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Pass the request on, then answer in pieces.
+		body, _ := io.ReadAll(r.Body)
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, real.URL+r.URL.Path, bytes.NewReader(body))
+		req.Header = r.Header.Clone()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		answer, _ := io.ReadAll(res.Body)
+		if n.Add(1)%3 == 0 {
+			w.Header().Set("Connection", "close")
+		}
+		w.WriteHeader(res.StatusCode)
+		half := len(answer) / 2
+		w.Write(answer[:half])
+		w.(http.Flusher).Flush() // no Content-Length: chunked
+		w.Write(answer[half:])
+	}))
+	defer srv.Close()
+	res, err := bench.Run(context.Background(), bench.Config{
+		URL: srv.URL, Scenario: bench.Refresh, Concurrency: 2, Duration: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCounts(t, res)
+	if res.Successes == 0 || res.Successes != res.Requests {
+		t.Errorf("%d requests, %d successes, errors %v; want only successes", res.Requests, res.Successes, res.Errors)
+	}
+	if n.Load() < 9 {
+		t.Errorf("the server answered %d requests; want enough to close some connections", n.Load())
 	}
 }

@@ -70,8 +70,11 @@ type answer struct {
 // client is one virtual client's connection to the server. It is used by
 // one goroutine at a time.
 type client struct {
-	base    string
-	http    *http.Client
+	base string
+	http *http.Client // for an https:// base, and for its Timeout
+	// raw is the client's own connection to an http:// base (see conn);
+	// nil for https:// bases.
+	raw     *conn
 	buf     bytes.Buffer
 	reqBody bytes.Buffer
 	// forwardedFor, when set, is sent as X-Forwarded-For: the client IP
@@ -101,6 +104,19 @@ func newHTTPClient(conns int, timeout time.Duration) *http.Client {
 
 // do sends one request with an optional JSON body and reads the whole answer.
 func (c *client) do(ctx context.Context, method, path string, body []byte) answer {
+	if c.raw != nil {
+		var hdr string
+		if c.forwardedFor != "" {
+			hdr = "X-Forwarded-For: " + c.forwardedFor + "\r\n"
+		}
+		start := time.Now()
+		status, err := c.raw.do(ctx, method, path, hdr, body, &c.buf)
+		lat := time.Since(start)
+		if err != nil {
+			return answer{failure: failureOf(err), latency: lat}
+		}
+		return answer{status: status, latency: lat, body: c.buf.Bytes()}
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
