@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/authstore/auth"
@@ -36,7 +38,12 @@ var _ auth.PasswordBlocklist = (*Blocklist)(nil)
 // decomposed "é". It matches whole
 // passwords only: "password1!" is not refused because "password1" is listed.
 type Blocklist struct {
-	keys []string // normalised, sorted, without duplicates
+	// The normalised entries, sorted and without duplicates, packed: entry
+	// i is data[ends[i-1]:ends[i]] (from 0 for the first). One string and
+	// one offset per entry instead of a string header and an allocation
+	// each: the built-in list takes about 0.6 MiB of heap instead of 4.
+	data string
+	ends []uint32
 }
 
 // NewBlocklist returns the built-in list of common passwords together with
@@ -45,33 +52,57 @@ type Blocklist struct {
 // A list that starts with the gzip magic bytes is decompressed first. A line
 // longer than MaxBlocklistLine bytes, or a read error, fails the whole call.
 func NewBlocklist(extra ...io.Reader) (*Blocklist, error) {
-	b := &Blocklist{}
-	if err := b.read(bytes.NewReader(commonPasswords)); err != nil {
+	var keys []string
+	if err := read(&keys, bytes.NewReader(commonPasswords)); err != nil {
 		return nil, fmt.Errorf("password: built-in blocklist: %w", err)
 	}
 	for i, r := range extra {
-		if err := b.read(r); err != nil {
+		if err := read(&keys, r); err != nil {
 			return nil, fmt.Errorf("password: blocklist %d: %w", i+1, err)
 		}
 	}
-	slices.Sort(b.keys)
-	b.keys = slices.Compact(b.keys)
-	b.keys = slices.Clip(b.keys)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	size := 0
+	for _, k := range keys {
+		size += len(k)
+	}
+	if size > math.MaxUint32 {
+		return nil, fmt.Errorf("password: blocklists of %d bytes: at most %d", size, math.MaxUint32)
+	}
+	var data strings.Builder
+	data.Grow(size)
+	b := &Blocklist{ends: make([]uint32, len(keys))}
+	for i, k := range keys {
+		data.WriteString(k)
+		b.ends[i] = uint32(data.Len())
+	}
+	b.data = data.String()
 	return b, nil
+}
+
+// entry returns the i-th entry.
+func (b *Blocklist) entry(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.data[start:b.ends[i]]
 }
 
 // Contains reports whether password, normalised as the entries are, is on
 // the list.
 func (b *Blocklist) Contains(password string) bool {
-	_, found := slices.BinarySearch(b.keys, normalize(password))
-	return found
+	key := normalize(password)
+	i := sort.Search(len(b.ends), func(i int) bool { return b.entry(i) >= key })
+	return i < len(b.ends) && b.entry(i) == key
 }
 
 // Len returns the number of distinct entries after normalisation.
-func (b *Blocklist) Len() int { return len(b.keys) }
+func (b *Blocklist) Len() int { return len(b.ends) }
 
-// read appends the normalised lines of r, gzip-compressed or not, to b.keys.
-func (b *Blocklist) read(r io.Reader) error {
+// read appends the normalised lines of r, gzip-compressed or not, to keys.
+func read(keys *[]string, r io.Reader) error {
 	br := bufio.NewReader(r)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -89,7 +120,7 @@ func (b *Blocklist) read(r io.Reader) error {
 	for sc.Scan() {
 		line++
 		if k := normalize(sc.Text()); k != "" {
-			b.keys = append(b.keys, k)
+			*keys = append(*keys, k)
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -48,6 +48,10 @@ func serve(ctx context.Context, e cmdEnv, cfg serveConfig) error {
 	}
 	defer a.close()
 	handler := a.handler
+	// Starting (migrations, the blocklist, the key ring) leaves garbage
+	// several times the size of what stays live; give its pages back now
+	// rather than holding them until the scavenger gets to them.
+	debug.FreeOSMemory()
 
 	if cfg.PprofAddr != "" {
 		stopPprof, err := servePprof(cfg.PprofAddr, log)
