@@ -208,6 +208,11 @@ type ServerStats struct {
 	// not on this machine.
 	DatabaseCPUSeconds     float64 `json:"db_cpu_seconds,omitempty"`
 	DatabaseCPUMillisPerOp float64 `json:"db_cpu_ms_per_op,omitempty"`
+	// LoadCPUSeconds is the CPU time the load generator itself used in the
+	// window, and LoadCPUMillisPerOp the same per request: on a machine
+	// shared with the server, what the clients take from it.
+	LoadCPUSeconds     float64 `json:"load_cpu_seconds,omitempty"`
+	LoadCPUMillisPerOp float64 `json:"load_cpu_ms_per_op,omitempty"`
 	// LogLevel is the log level of a server bench started; empty if unknown.
 	LogLevel string `json:"log_level,omitempty"`
 }
@@ -393,10 +398,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for _, o := range res.Operations {
 			answered += o.Requests
 		}
-		res.Server = &ServerStats{PeakRSSBytes: use.peak, CPUSeconds: use.cpu.Seconds(), DatabaseCPUSeconds: use.dbCPU.Seconds()}
+		res.Server = &ServerStats{PeakRSSBytes: use.peak, CPUSeconds: use.cpu.Seconds(), DatabaseCPUSeconds: use.dbCPU.Seconds(), LoadCPUSeconds: use.loadCPU.Seconds()}
 		if answered > 0 {
 			res.Server.CPUMillisPerOp = 1000 * res.Server.CPUSeconds / float64(answered)
 			res.Server.DatabaseCPUMillisPerOp = 1000 * res.Server.DatabaseCPUSeconds / float64(answered)
+			res.Server.LoadCPUMillisPerOp = 1000 * res.Server.LoadCPUSeconds / float64(answered)
 		}
 	}
 	return res, nil
@@ -405,6 +411,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // serverUse is what the server used in the window.
 type serverUse struct {
 	cpu, dbCPU time.Duration
+	loadCPU    time.Duration // this process's, the load generator's
 	peak       int64
 }
 
@@ -415,6 +422,7 @@ func (r *runner) load(ctx context.Context, workers []func(context.Context)) (ser
 		use        serverUse
 		cpu0, cpu1 time.Duration
 		db0, db1   time.Duration
+		self0      time.Duration
 		serverErr  error
 		server     = r.cfg.Server
 	)
@@ -427,6 +435,7 @@ func (r *runner) load(ctx context.Context, workers []func(context.Context)) (ser
 	}
 	stopProgress := r.progress(ctx)
 	if sleepUntil(ctx, r.measureStart) && server != nil {
+		self0 = selfCPU()
 		serverErr = server.ResetPeakRSS()
 		if serverErr == nil {
 			cpu0, serverErr = server.CPU()
@@ -436,6 +445,7 @@ func (r *runner) load(ctx context.Context, workers []func(context.Context)) (ser
 		}
 	}
 	if sleepUntil(ctx, r.measureEnd) && server != nil && serverErr == nil {
+		use.loadCPU = selfCPU() - self0
 		cpu1, serverErr = server.CPU()
 		if serverErr == nil && r.cfg.Database != nil {
 			db1, serverErr = r.cfg.Database.CPU()

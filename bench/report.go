@@ -67,6 +67,9 @@ func writeOne(w io.Writer, r *Result) {
 			fmt.Fprintf(w, "\ndatabase: CPU %.2f s in the window = %.3f ms per request; server and database together %.3f ms per request",
 				s.DatabaseCPUSeconds, s.DatabaseCPUMillisPerOp, s.CPUMillisPerOp+s.DatabaseCPUMillisPerOp)
 		}
+		if s.LoadCPUSeconds > 0 {
+			fmt.Fprintf(w, "\nload generator (this process, same machine): CPU %.2f s in the window = %.3f ms per request", s.LoadCPUSeconds, s.LoadCPUMillisPerOp)
+		}
 		fmt.Fprintln(w)
 	}
 	if r.CeilingRatio > 0 {
