@@ -250,7 +250,10 @@ type Result struct {
 	Ceiling      *Ceiling `json:"hash_ceiling,omitempty"`
 	// CeilingRatio is successes per second divided by Ceiling.PerSecond,
 	// for the signin, signup and flood scenarios, whose every success
-	// (a flood's 400 for an unknown login too) cost one hash.
+	// (a flood's 400 for an unknown login too) cost one hash. For mixed it
+	// is the signups' and signins' successes per second over the ceiling:
+	// with 6 hashes per 106 requests, hashing bounds the whole mix at
+	// Ceiling.PerSecond × 106/6 requests per second.
 	CeilingRatio float64       `json:"ceiling_ratio,omitempty"`
 	Server       *ServerStats  `json:"server,omitempty"`
 	Timing       *TimingResult `json:"timing,omitempty"`
@@ -927,6 +930,14 @@ func (r *runner) result() *Result {
 		switch r.cfg.Scenario {
 		case Signin, Signup, Flood:
 			res.CeilingRatio = float64(res.Successes) / secs / r.cfg.Ceiling.PerSecond
+		case Mixed:
+			var hashed float64
+			for _, or := range res.Operations {
+				if or.Name == opNames[opSignup] || or.Name == opNames[opSignin] {
+					hashed += float64(or.Successes)
+				}
+			}
+			res.CeilingRatio = hashed / secs / r.cfg.Ceiling.PerSecond
 		}
 	}
 	if r.cfg.Scenario == Timing {

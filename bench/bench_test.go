@@ -412,3 +412,27 @@ func TestRunReadsChunkedAndClosingAnswers(t *testing.T) {
 		t.Errorf("the server answered %d requests; want enough to close some connections", n.Load())
 	}
 }
+
+// In the mixed scenario the ceiling ratio counts the requests that hash.
+func TestRunMixedCeilingRatio(t *testing.T) {
+	srv := newServer(t)
+	ceiling := &bench.Ceiling{CPUs: 2, Params: "m=64,t=1,p=1", Hashes: 10, HashMillis: 1, PerSecond: 2000}
+	res, err := bench.Run(context.Background(), bench.Config{
+		URL: srv.URL, Scenario: bench.Mixed, Concurrency: 4, Duration: 500 * time.Millisecond, Ceiling: ceiling,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hashed int64
+	for _, o := range res.Operations {
+		if o.Name == "signup" || o.Name == "signin" {
+			hashed += o.Successes
+		}
+	}
+	if hashed == 0 || hashed == res.Successes {
+		t.Fatalf("%d of %d successes hashed; want some and not all", hashed, res.Successes)
+	}
+	if want := float64(hashed) / res.DurationSeconds / 2000; res.CeilingRatio != want {
+		t.Errorf("ceiling ratio %v, want %v", res.CeilingRatio, want)
+	}
+}

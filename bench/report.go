@@ -72,7 +72,12 @@ func writeOne(w io.Writer, r *Result) {
 		}
 		fmt.Fprintln(w)
 	}
-	if r.CeilingRatio > 0 {
+	switch {
+	case r.CeilingRatio > 0 && r.Scenario == Mixed:
+		bound := r.Ceiling.PerSecond * mixedTotal / mixedSignin
+		fmt.Fprintf(w, "mixed: signups and signins %.1f/s = %.2f of the hashing ceiling, which bounds the mix at %.0f requests/s (%d hashes per %d requests); %.1f/s = %.2f of that bound\n",
+			r.CeilingRatio*r.Ceiling.PerSecond, r.CeilingRatio, bound, mixedSignin, mixedTotal, r.PerSecond, r.PerSecond/bound)
+	case r.CeilingRatio > 0:
 		fmt.Fprintf(w, "%s successes %.1f/s = %.2f of the hashing ceiling\n", r.Scenario, float64(r.Successes)/r.DurationSeconds, r.CeilingRatio)
 	}
 	if t := r.Timing; t != nil {

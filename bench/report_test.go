@@ -23,6 +23,22 @@ func sampleResults() []*bench.Result {
 	return out
 }
 
+// mixedResult is a mixed run at 800 requests/s, 40 of them hashing, with a
+// ceiling of 50 hashes/s.
+func mixedResult() *bench.Result {
+	return &bench.Result{
+		Scenario: bench.Mixed, URL: "http://127.0.0.1:1", Concurrency: 32, DurationSeconds: 20,
+		Requests: 16000, Successes: 16000, PerSecond: 800,
+		Operations: []bench.OpResult{
+			{Name: "signup", Requests: 120, Successes: 120}, {Name: "signin", Requests: 680, Successes: 680},
+			{Name: "refresh", Requests: 15200, Successes: 15200},
+		},
+		Ceiling:      &bench.Ceiling{CPUs: 2, PerSecond: 50},
+		CeilingRatio: 0.8,
+		Server:       &bench.ServerStats{CPUSeconds: 1, CPUMillisPerOp: 0.06, LoadCPUSeconds: 0.5, LoadCPUMillisPerOp: 0.03125},
+	}
+}
+
 func TestWriteTable(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -31,6 +47,11 @@ func TestWriteTable(t *testing.T) {
 	}{
 		{"one run", sampleResults()[:1], []string{"scenario refresh, concurrency 1", "operation", "p99 ms", "refresh", "chains broken (401): 0", "peak RSS 40.0 MiB", "ok/s", "errors/s", "log level info"}},
 		{"sweep", sampleResults(), []string{"sweep of concurrency", "concurrency", "503:3", "40.0 MiB", "server log level: info"}},
+		{"mixed, bound by hashing", []*bench.Result{mixedResult()}, []string{
+			"signups and signins 40.0/s = 0.80 of the hashing ceiling",
+			"bounds the mix at 883 requests/s (6 hashes per 106 requests); 800.0/s = 0.91 of that bound",
+			"load generator (this process, same machine): CPU 0.50 s in the window = 0.031 ms per request",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
