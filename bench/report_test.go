@@ -83,17 +83,17 @@ func TestPlotSizes(t *testing.T) {
 		{Users: 1000000, Sessions: 5000000, Bytes: 2e9, Results: sampleResults()[:1]},
 	}
 	var b bytes.Buffer
-	if err := bench.PlotSizes(&b, "svg", "by size", &bench.Ceiling{PerSecond: 30}, points); err != nil {
+	if err := bench.PlotSizes(&b, "svg", "by size", points); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "<svg") || !strings.Contains(b.String(), "1M users") {
 		t.Errorf("svg without its axis: %.300s", b.String())
 	}
-	if err := bench.PlotSizes(&bytes.Buffer{}, "svg", "", nil, nil); err == nil {
+	if err := bench.PlotSizes(&bytes.Buffer{}, "svg", "", nil); err == nil {
 		t.Error("PlotSizes of nothing succeeded")
 	}
 	points[1].Results = nil
-	if err := bench.PlotSizes(&bytes.Buffer{}, "svg", "", nil, points); err == nil {
+	if err := bench.PlotSizes(&bytes.Buffer{}, "svg", "", points); err == nil {
 		t.Error("PlotSizes of unlike points succeeded")
 	}
 }

@@ -26,12 +26,12 @@ func loadTest(ctx context.Context, cfg config, stdout, stderr io.Writer) (err er
 	if cfg.SeedOnly {
 		return seedOnly(ctx, cfg, stdout, stderr)
 	}
+	if len(cfg.seedSizes) > 0 {
+		return dbSizeSweep(ctx, cfg, stdout, stderr)
+	}
 	ceiling, err := measureCeiling(ctx, cfg.HashTime, stderr)
 	if err != nil {
 		return err
-	}
-	if len(cfg.seedSizes) > 0 {
-		return dbSizeSweep(ctx, cfg, ceiling, stdout, stderr)
 	}
 	if cfg.SeedUsers > 0 {
 		if _, err := seedServerDB(ctx, cfg, stderr); err != nil {
