@@ -107,7 +107,8 @@ type SizePoint struct {
 // (in the order of the first point's results) sharing the number of users
 // as a logarithmic x axis: successful requests per second and, for the
 // results that carry one (signin, signup), the hashing ceiling measured
-// for that run. It writes the image in format to w.
+// for that run; below them, CPU time per request relative to the smallest
+// database, all scenarios in one panel. It writes the image in format to w.
 func PlotSizes(w io.Writer, format string, title string, points []SizePoint) error {
 	if len(points) == 0 || len(points[0].Results) == 0 {
 		return errors.New("bench: nothing to plot")
@@ -146,8 +147,53 @@ func PlotSizes(w io.Writer, format string, title string, points []SizePoint) err
 		p.Y.Max = max(p.Y.Max*1.25, 1)
 		panels = append(panels, p)
 	}
+	if cpu, err := cpuPanel(points, ticks); err != nil {
+		return err
+	} else if cpu != nil {
+		panels = append(panels, cpu)
+	}
 	panels[0].Title.Text = title
 	return drawPanels(w, format, panels)
+}
+
+// cpuPanel returns the panel of CPU time per request (the server's, plus
+// a local database's) of each scenario relative to the first point's,
+// which a shared machine's noise moves far less than throughput; nil if
+// the results have no server measurements.
+func cpuPanel(points []SizePoint, ticks []plot.Tick) (*plot.Plot, error) {
+	colors := []color.Color{
+		color.RGBA{R: 31, G: 119, B: 180, A: 255},
+		color.RGBA{R: 214, G: 39, B: 40, A: 255},
+		color.RGBA{R: 44, G: 160, B: 44, A: 255},
+		color.RGBA{R: 148, G: 103, B: 189, A: 255},
+	}
+	cpu := func(r *Result) float64 {
+		if r.Server == nil {
+			return 0
+		}
+		return r.Server.CPUMillisPerOp + r.Server.DatabaseCPUMillisPerOp
+	}
+	p := newPanel("database size", "CPU per request, relative to the smallest", ticks)
+	lines := 0
+	for i, first := range points[0].Results {
+		base := cpu(first)
+		if base <= 0 {
+			continue
+		}
+		var xys plotter.XYs
+		for _, pt := range points {
+			xys = append(xys, plotter.XY{X: float64(pt.Users), Y: cpu(pt.Results[i]) / base})
+		}
+		if err := addLine(p, first.Scenario, xys, colors[lines%len(colors)], lines%2 == 1); err != nil {
+			return nil, err
+		}
+		lines++
+	}
+	if lines == 0 {
+		return nil, nil
+	}
+	p.Y.Max = max(p.Y.Max*1.25, 1.5)
+	return p, nil
 }
 
 // count writes n briefly: 10k, 1.5M.
