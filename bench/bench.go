@@ -6,7 +6,8 @@
 // Scenarios:
 //
 //   - signup: every request signs up a new user.
-//   - signin: each virtual client signs up once, then signs in again and again.
+//   - signin: each virtual client signs up once, then signs in again and again;
+//     with Config.SeededUsers, as a seeded user drawn at random each time.
 //   - refresh: each virtual client signs up once, then keeps its own rotating
 //     refresh chain, presenting the token of the previous answer each time.
 //   - mixed: 1 signup : 5 signins : 100 refreshes, drawn at random per
