@@ -6,7 +6,8 @@
 // Scenarios:
 //
 //   - signup: every request signs up a new user.
-//   - signin: each virtual client signs up once, then signs in again and again.
+//   - signin: each virtual client signs up once, then signs in again and again;
+//     with Config.SeededUsers, as a seeded user drawn at random each time.
 //   - refresh: each virtual client signs up once, then keeps its own rotating
 //     refresh chain, presenting the token of the previous answer each time.
 //   - mixed: 1 signup : 5 signins : 100 refreshes, drawn at random per
@@ -158,6 +159,11 @@ type Config struct {
 	// Ceiling, when not nil, is the hashing ceiling signin and signup
 	// throughput are compared to.
 	Ceiling *Ceiling
+	// SeededUsers, when positive, is how many seeded users the database
+	// holds (SeedLogin(0) to SeedLogin(SeededUsers-1), password
+	// SeedPassword): the signin scenario then signs in as one picked at
+	// random for every request instead of as its own clients' users.
+	SeededUsers int
 }
 
 // Latency summarises one set of latencies, in milliseconds.
@@ -483,8 +489,22 @@ func setupSignup(_ context.Context, r *runner, s *setupEnv) ([]func(context.Cont
 	return workers, nil
 }
 
-// setupSignin: each client signs up once, then signs in again and again.
+// setupSignin: each client signs up once, then signs in again and again;
+// with SeededUsers, each signs in as a seeded user drawn at random instead.
 func setupSignin(ctx context.Context, r *runner, s *setupEnv) ([]func(context.Context), error) {
+	if n := r.cfg.SeededUsers; n > 0 {
+		var workers []func(context.Context)
+		for i := range r.cfg.Concurrency {
+			c := r.newClient(s.hc)
+			rng := mrand.New(mrand.NewPCG(s.seed1, s.seed2+uint64(i)))
+			workers = append(workers, func(ctx context.Context) {
+				for r.running(ctx) {
+					r.record(opSignin, c.signin(ctx, SeedLogin(rng.IntN(n)), SeedPassword))
+				}
+			})
+		}
+		return workers, nil
+	}
 	users, err := r.setupUsers(ctx, s.hc, r.cfg.Concurrency)
 	if err != nil {
 		return nil, err
@@ -621,6 +641,8 @@ func (c *Config) fill() error {
 		return errors.New("bench: the timeout must not be negative")
 	case c.Probes < 0:
 		return errors.New("bench: the number of probes must not be negative")
+	case c.SeededUsers < 0:
+		return errors.New("bench: the number of seeded users must not be negative")
 	case c.FloodIPs < 0 || (c.FloodOneSubnet && c.FloodIPs > 254):
 		return errors.New("bench: FloodIPs must be 0..254 in one subnet, and not negative")
 	}

@@ -98,6 +98,27 @@ func TestPlot(t *testing.T) {
 	}
 }
 
+func TestPlotSizes(t *testing.T) {
+	points := []bench.SizePoint{
+		{Users: 10000, Sessions: 50000, Bytes: 20e6, Results: sampleResults()[:1]},
+		{Users: 1000000, Sessions: 5000000, Bytes: 2e9, Results: sampleResults()[:1]},
+	}
+	var b bytes.Buffer
+	if err := bench.PlotSizes(&b, "svg", "by size", points); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<svg") || !strings.Contains(b.String(), "1M users") {
+		t.Errorf("svg without its axis: %.300s", b.String())
+	}
+	if err := bench.PlotSizes(&bytes.Buffer{}, "svg", "", nil); err == nil {
+		t.Error("PlotSizes of nothing succeeded")
+	}
+	points[1].Results = nil
+	if err := bench.PlotSizes(&bytes.Buffer{}, "svg", "", points); err == nil {
+		t.Error("PlotSizes of unlike points succeeded")
+	}
+}
+
 func TestRateLimitWarning(t *testing.T) {
 	tests := []struct {
 		name          string

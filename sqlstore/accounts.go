@@ -323,8 +323,8 @@ func (db *DB) SetEmailVerified(ctx context.Context, id string, at time.Time) err
 }
 
 // DeleteAccountTokens deletes tokens expired before before and mail
-// throttle records whose window began before windowBefore, in chunks, as
-// DeleteSessions does; a zero time matches nothing.
+// throttle records whose window began before windowBefore, in chunks (see
+// deleteChunks); a zero time matches nothing.
 func (db *DB) DeleteAccountTokens(ctx context.Context, before, windowBefore time.Time) (int64, error) {
 	n, err := db.deleteChunks(ctx, "delete account tokens", db.q.accounts.deleteTokens, cutoff(before))
 	if err != nil {

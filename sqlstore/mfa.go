@@ -229,8 +229,8 @@ func (db *DB) ConsumeMFAToken(ctx context.Context, hash string, at time.Time) er
 	return db.update(ctx, "consume mfa token", db.q.mfa.consumeMFAToken, hash, millis(at))
 }
 
-// DeleteMFATokens deletes tokens that expired before before, in chunks as
-// DeleteSessions does, and returns how many it deleted.
+// DeleteMFATokens deletes tokens that expired before before, in chunks (see
+// deleteChunks), and returns how many it deleted.
 func (db *DB) DeleteMFATokens(ctx context.Context, before time.Time) (int64, error) {
 	return db.deleteChunks(ctx, "delete mfa tokens", db.q.mfa.deleteMFATokens, cutoff(before))
 }

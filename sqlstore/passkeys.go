@@ -196,7 +196,7 @@ func (db *DB) TakeCeremony(ctx context.Context, id string) (*auth.Ceremony, erro
 }
 
 // DeleteCeremonies deletes ceremonies that expired before before, in
-// chunks as DeleteSessions does, and returns how many it deleted. A zero
+// chunks (see deleteChunks), and returns how many it deleted. A zero
 // before matches nothing.
 func (db *DB) DeleteCeremonies(ctx context.Context, before time.Time) (int64, error) {
 	return db.deleteChunks(ctx, "delete ceremonies", db.q.passkeys.deleteCeremonies, cutoff(before))

@@ -19,7 +19,8 @@ type queries struct {
 	deleteUserSessions, deleteUser                                                   string
 
 	createSession, session, rotateSession, revokeSession string
-	userSessions, revokeUserSessions, deleteSessions     string
+	userSessions, revokeUserSessions                     string
+	deadSessions, deleteDeadSession                      string
 
 	loginFailures, addLoginFailure, clearLoginFailures, deleteLoginFailures string
 
@@ -54,8 +55,10 @@ func newQueries(bind func(string) string) queries {
 		userSessions:  bind(`SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id`),
 		revokeUserSessions: bind(`UPDATE sessions SET revoked_at = ?
 			WHERE user_id = ? AND revoked_at IS NULL AND id <> ?`),
-		deleteSessions: bind(`DELETE FROM sessions WHERE id IN
-			(SELECT id FROM sessions WHERE revoked_at < ? OR last_used_at < ? LIMIT ?)`),
+		// No index serves deadSessions (see DeleteSessions): it reads the
+		// table, on the read pool; deleteDeadSession is by primary key.
+		deadSessions:      bind(`SELECT id FROM sessions WHERE revoked_at < ? OR last_used_at < ? LIMIT ?`),
+		deleteDeadSession: bind(`DELETE FROM sessions WHERE id = ? AND (revoked_at < ? OR last_used_at < ?)`),
 
 		loginFailures: bind(`SELECT failures, last_failure_at FROM login_failures WHERE login_key = ?`),
 		addLoginFailure: bind(`INSERT INTO login_failures (login_key, failures, last_failure_at) VALUES (?, 1, ?)

@@ -23,9 +23,20 @@ import (
 // one, runs the scenario at each concurrency and writes the report to
 // stdout, progress to stderr, and the plot if asked.
 func loadTest(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
+	if cfg.SeedOnly {
+		return seedOnly(ctx, cfg, stdout, stderr)
+	}
+	if len(cfg.seedSizes) > 0 {
+		return dbSizeSweep(ctx, cfg, stdout, stderr)
+	}
 	ceiling, err := measureCeiling(ctx, cfg.HashTime, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.SeedUsers > 0 {
+		if _, err := seedServerDB(ctx, cfg, stderr); err != nil {
+			return err
+		}
 	}
 	url := cfg.URL
 	var local *bench.Local
@@ -95,15 +106,7 @@ func startServer(ctx context.Context, cfg config, stderr io.Writer) (*bench.Loca
 // database on this machine (--db postgres://… with a loopback host or a
 // socket directory), whose processes bench then measures too.
 func localPostgres(args []string) bool {
-	var dsn string
-	for i, a := range args {
-		switch {
-		case strings.HasPrefix(a, "--db="), strings.HasPrefix(a, "-db="):
-			dsn = a[strings.IndexByte(a, '=')+1:]
-		case (a == "--db" || a == "-db") && i+1 < len(args):
-			dsn = args[i+1]
-		}
-	}
+	dsn := serverDSN(args)
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		return false
 	}
@@ -122,6 +125,21 @@ func localPostgres(args []string) bool {
 		ip := net.ParseIP(h)
 		return ip != nil && ip.IsLoopback()
 	}
+}
+
+// serverDSN returns the --db of the server args, the last one if several,
+// or "" if there is none.
+func serverDSN(args []string) string {
+	var dsn string
+	for i, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--db="), strings.HasPrefix(a, "-db="):
+			dsn = a[strings.IndexByte(a, '=')+1:]
+		case (a == "--db" || a == "-db") && i+1 < len(args):
+			dsn = args[i+1]
+		}
+	}
+	return dsn
 }
 
 // serverBinary returns the authstore executable to start: bin when set,
@@ -156,47 +174,58 @@ func runAll(ctx context.Context, cfg config, url string, local *bench.Local, cei
 	}
 	var results []*bench.Result
 	for _, n := range concurrencies {
-		rc := bench.Config{
-			URL:            url,
-			Scenario:       cfg.Scenario,
-			Concurrency:    n,
-			Duration:       cfg.Duration,
-			Warmup:         cfg.Warmup,
-			Timeout:        cfg.Timeout,
-			Probes:         cfg.Probes,
-			FloodUnknown:   cfg.FloodLogins == "unknown",
-			FloodIPs:       cfg.FloodIPs,
-			FloodOneSubnet: cfg.FloodSubnet,
-			NoFlood:        cfg.NoFlood,
-			Progress:       stderr,
-			Ceiling:        ceiling,
-		}
-		if local != nil {
-			rc.Server = local
-			if localPostgres(cfg.ServerArgs) {
-				rc.Database = bench.LocalPostgres{}
-			}
-		}
-		shown := n
-		if shown == 0 || cfg.Scenario == bench.Timing {
-			shown = bench.ScenarioConcurrency(cfg.Scenario)
-		}
-		fmt.Fprintf(stderr, "scenario %s, concurrency %d: setting up, then %v warm-up and %v measured\n",
-			cfg.Scenario, shown, cfg.Warmup, cfg.Duration)
-		res, err := bench.Run(ctx, rc)
+		res, err := runScenario(ctx, cfg, cfg.Scenario, n, url, local, ceiling, stderr)
 		if err != nil {
-			if local != nil {
-				return nil, fmt.Errorf("%w\nserver log (end):\n%s", err, local.Logs())
-			}
 			return nil, err
-		}
-		if local != nil && res.Server != nil {
-			s := local.Stats()
-			res.Server.IdleRSSBytes, res.Server.StartToReadyMillis, res.Server.LogLevel = s.IdleRSSBytes, s.StartToReadyMillis, s.LogLevel
 		}
 		results = append(results, res)
 	}
 	return results, nil
+}
+
+// runScenario runs scenario once at concurrency n against url; local, when
+// not nil, is the server bench started, whose process is measured.
+func runScenario(ctx context.Context, cfg config, scenario string, n int, url string, local *bench.Local, ceiling *bench.Ceiling, stderr io.Writer) (*bench.Result, error) {
+	rc := bench.Config{
+		URL:            url,
+		Scenario:       scenario,
+		Concurrency:    n,
+		Duration:       cfg.Duration,
+		Warmup:         cfg.Warmup,
+		Timeout:        cfg.Timeout,
+		Probes:         cfg.Probes,
+		FloodUnknown:   cfg.FloodLogins == "unknown",
+		FloodIPs:       cfg.FloodIPs,
+		FloodOneSubnet: cfg.FloodSubnet,
+		NoFlood:        cfg.NoFlood,
+		Progress:       stderr,
+		Ceiling:        ceiling,
+		SeededUsers:    cfg.SeedUsers,
+	}
+	if local != nil {
+		rc.Server = local
+		if localPostgres(cfg.ServerArgs) {
+			rc.Database = bench.LocalPostgres{}
+		}
+	}
+	shown := n
+	if shown == 0 || scenario == bench.Timing {
+		shown = bench.ScenarioConcurrency(scenario)
+	}
+	fmt.Fprintf(stderr, "scenario %s, concurrency %d: setting up, then %v warm-up and %v measured\n",
+		scenario, shown, cfg.Warmup, cfg.Duration)
+	res, err := bench.Run(ctx, rc)
+	if err != nil {
+		if local != nil {
+			return nil, fmt.Errorf("%w\nserver log (end):\n%s", err, local.Logs())
+		}
+		return nil, err
+	}
+	if local != nil && res.Server != nil {
+		s := local.Stats()
+		res.Server.IdleRSSBytes, res.Server.StartToReadyMillis, res.Server.LogLevel = s.IdleRSSBytes, s.StartToReadyMillis, s.LogLevel
+	}
+	return res, nil
 }
 
 // writeReport writes the results to w: one JSON object with --json (the
@@ -218,8 +247,14 @@ func writeReport(w io.Writer, cfg config, results []*bench.Result) error {
 }
 
 // writePlot draws the sweep into cfg.Plot.
-func writePlot(cfg config, results []*bench.Result) (err error) {
-	f, err := os.Create(cfg.Plot)
+func writePlot(cfg config, results []*bench.Result) error {
+	title := fmt.Sprintf("authstore %s, %d CPUs, %v per point", cfg.Scenario, runtime.NumCPU(), cfg.Duration)
+	return createPlot(cfg.Plot, func(w io.Writer) error { return bench.Plot(w, cfg.plotFormat, title, results) })
+}
+
+// createPlot creates the file path and draws into it.
+func createPlot(path string, draw func(io.Writer) error) (err error) {
+	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -228,6 +263,5 @@ func writePlot(cfg config, results []*bench.Result) (err error) {
 			err = fmt.Errorf("bench: %w", cerr)
 		}
 	}()
-	title := fmt.Sprintf("authstore %s, %d CPUs, %v per point", cfg.Scenario, runtime.NumCPU(), cfg.Duration)
-	return bench.Plot(f, cfg.plotFormat, title, results)
+	return draw(f)
 }

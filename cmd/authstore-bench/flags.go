@@ -32,8 +32,17 @@ type config struct {
 	JSON        bool
 	ServerArgs  cmdline.StringList
 
+	SeedUsers    int
+	SeedSessions int
+	SeedOnly     bool
+	SeedSizes    string
+	SeedDB       string
+
 	sweep      []int
 	plotFormat string
+	// scenarios is --scenario split at commas, which only --seed-sizes allows.
+	scenarios []string
+	seedSizes []seedSize
 }
 
 // help is what --help prints before the flags.
@@ -58,6 +67,22 @@ Progress goes to stderr; the report (a table, or one JSON object with --json)
 to stdout. req/s counts successful answers only; errors are counted apart, and
 more than 1% of 429s prints a warning (the server's rate limits bounded the run). Each flag can also be set by the environment variable shown.
 
+Database size: --seed-users N and --seed-sessions M fill the server's database
+(--server-arg=--db=FILE or postgres://…, created if missing) before the run
+with at least N users and M sessions (spread over the seeded users), written
+as the server writes them, after applying the server's migrations
+(` + "`authstore migrate up`" + `); seeding is idempotent, so a later run with the same
+flags reuses the rows. It is for benchmark databases only: every seeded user
+has the login seed00000000, seed00000001, … and the same password and one
+shared argon2id hash. The signin scenario then signs in as seeded users drawn
+at random across the whole table. --seed-only seeds, prints the database's
+size and exits. --seed-sizes 10000,100000,1000000 (USERS or USERS:SESSIONS,
+sessions 5 per user by default) seeds one database per size, named by
+--seed-db with {users} replaced (a file path or a postgres:// URL), starts a
+server on each in turn and runs each scenario of --scenario (a comma-separated
+list here, e.g. refresh,signin); --plot then draws throughput against the
+number of users.
+
 `
 
 // declare defines the flags of authstore-bench on fs, bound to c.
@@ -79,6 +104,11 @@ func (c *config) declare(fs *flag.FlagSet) {
 	fs.StringVar(&c.Plot, "plot", "", "with --sweep: draw throughput and latency against concurrency into this .svg, .png or .pdf file")
 	fs.BoolVar(&c.JSON, "json", false, "print one JSON object instead of the table")
 	fs.Var(&c.ServerArgs, "server-arg", "a flag for the server this command starts (repeatable)")
+	fs.IntVar(&c.SeedUsers, "seed-users", 0, "seed the server's --db with at least this many users (benchmark databases only: one shared password and hash) before the run; signin then signs in as them at random")
+	fs.IntVar(&c.SeedSessions, "seed-sessions", 0, "seed the server's --db with at least this many sessions, spread over the seeded users")
+	fs.BoolVar(&c.SeedOnly, "seed-only", false, "seed, print the database's size and exit without a load run")
+	fs.StringVar(&c.SeedSizes, "seed-sizes", "", "comma-separated database sizes, USERS or USERS:SESSIONS (default 5 sessions per user), to seed and run the scenarios on in turn (needs --seed-db)")
+	fs.StringVar(&c.SeedDB, "seed-db", "", "with --seed-sizes: the database of each size, {users} replaced by its number of users, e.g. /tmp/dbsize-{users}.db or postgres://…/dbsize_{users}")
 }
 
 // parseFlags reads the flags from args, with AUTHSTORE_* variables as
@@ -96,8 +126,18 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 // check refuses values bench could not run with, and parses the sweep.
 func (c *config) check() error {
 	badFlag := cmdline.BadFlag
-	if !slices.Contains(bench.Scenarios(), c.Scenario) {
-		return badFlag("scenario", "%q is not one of %s", c.Scenario, strings.Join(bench.Scenarios(), ", "))
+	c.scenarios = []string{c.Scenario}
+	if c.SeedSizes != "" {
+		c.scenarios = strings.Split(c.Scenario, ",")
+	}
+	for i, sc := range c.scenarios {
+		c.scenarios[i] = strings.TrimSpace(sc)
+		if !slices.Contains(bench.Scenarios(), c.scenarios[i]) {
+			return badFlag("scenario", "%q is not one of %s", sc, strings.Join(bench.Scenarios(), ", "))
+		}
+	}
+	if err := c.checkSeed(); err != nil {
+		return err
 	}
 	switch {
 	case c.Concurrency < 0:
@@ -136,14 +176,61 @@ func (c *config) check() error {
 		}
 	}
 	if c.Plot != "" {
-		if len(c.sweep) == 0 {
-			return badFlag("plot", "needs --sweep")
+		if len(c.sweep) == 0 && len(c.seedSizes) == 0 {
+			return badFlag("plot", "needs --sweep or --seed-sizes")
 		}
 		f, err := bench.PlotFormat(c.Plot)
 		if err != nil {
 			return badFlag("plot", "%q: want a .svg, .png or .pdf file", c.Plot)
 		}
 		c.plotFormat = f
+	}
+	return nil
+}
+
+// checkSeed checks the seeding flags and parses --seed-sizes.
+func (c *config) checkSeed() error {
+	badFlag := cmdline.BadFlag
+	seeding := c.SeedUsers > 0 || c.SeedSessions > 0
+	switch {
+	case c.SeedUsers < 0:
+		return badFlag("seed-users", "must not be negative")
+	case c.SeedSessions < 0:
+		return badFlag("seed-sessions", "must not be negative")
+	case c.SeedSessions > 0 && c.SeedUsers == 0:
+		return badFlag("seed-sessions", "needs --seed-users: sessions belong to seeded users")
+	case c.SeedOnly && !seeding:
+		return badFlag("seed-only", "needs --seed-users")
+	case seeding && c.URL != "":
+		return badFlag("seed-users", "seeds the database of a server bench starts (no --url)")
+	case seeding && serverDSN(c.ServerArgs) == "":
+		return badFlag("seed-users", "needs the server's database: --server-arg=--db=FILE or postgres://…")
+	case c.SeedSizes == "" && c.SeedDB != "":
+		return badFlag("seed-db", "applies only with --seed-sizes")
+	case c.SeedSizes == "":
+		return nil
+	case seeding:
+		return badFlag("seed-sizes", "replaces --seed-users and --seed-sessions")
+	case c.Sweep != "":
+		return badFlag("seed-sizes", "cannot be combined with --sweep")
+	case c.URL != "":
+		return badFlag("seed-sizes", "starts its own servers (no --url)")
+	case !strings.Contains(c.SeedDB, "{users}"):
+		return badFlag("seed-db", "must contain {users}, e.g. /tmp/dbsize-{users}.db")
+	}
+	for s := range strings.SplitSeq(c.SeedSizes, ",") {
+		u, sess, hasSess := strings.Cut(strings.TrimSpace(s), ":")
+		users, err := strconv.Atoi(u)
+		if err != nil || users < 1 {
+			return badFlag("seed-sizes", "%q is not USERS or USERS:SESSIONS", s)
+		}
+		size := seedSize{Users: users, Sessions: 5 * users}
+		if hasSess {
+			if size.Sessions, err = strconv.Atoi(sess); err != nil || size.Sessions < 0 {
+				return badFlag("seed-sizes", "%q is not USERS or USERS:SESSIONS", s)
+			}
+		}
+		c.seedSizes = append(c.seedSizes, size)
 	}
 	return nil
 }

@@ -81,6 +81,15 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--url", "127.0.0.1:1"}, "--url"},
 		{[]string{"--flood-logins", "some"}, "--flood-logins"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--seed-users", "5"}, "--seed-users"}, // no --db
+		{[]string{"--seed-sessions", "5", "--server-arg=--db=x.db"}, "--seed-sessions"},
+		{[]string{"--seed-only"}, "--seed-only"},
+		{[]string{"--seed-db", "x-{users}.db"}, "--seed-db"},
+		{[]string{"--seed-sizes", "10", "--seed-db", "x.db"}, "--seed-db"},
+		{[]string{"--seed-sizes", "10:x", "--seed-db", "x-{users}.db"}, "--seed-sizes"},
+		{[]string{"--seed-sizes", "10", "--seed-db", "x-{users}.db", "--sweep", "1,2"}, "--seed-sizes"},
+		{[]string{"--seed-sizes", "10", "--seed-db", "x-{users}.db", "--scenario", "refresh,nap"}, "--scenario"},
+		{[]string{"--scenario", "refresh,signin"}, "--scenario"}, // a list only with --seed-sizes
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -111,6 +120,47 @@ func benchLocal(t *testing.T, args ...string) (stdout, stderr string) {
 		t.Fatalf("bench: %v\n%s", err, errOut.String())
 	}
 	return out.String(), errOut.String()
+}
+
+func TestBenchSeedSizesJSONAndPlot(t *testing.T) {
+	dir := t.TempDir()
+	plot := filepath.Join(dir, "dbsize.svg")
+	stdout, _ := benchLocal(t, "--scenario", "refresh,signin", "--concurrency", "2", "--seed-sizes", "20,40:100",
+		"--seed-db", filepath.Join(dir, "db-{users}.db"), "--json", "--plot", plot, "--server-arg=--log-level=warn")
+	var rep struct {
+		Scenarios []string `json:"scenarios"`
+		Sizes     []struct {
+			Seed     seedSize `json:"seed"`
+			Database dbSize   `json:"database"`
+			Results  []struct {
+				Scenario  string `json:"scenario"`
+				Requests  int64  `json:"requests"`
+				Successes int64  `json:"successes"`
+			} `json:"results"`
+		} `json:"sizes"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+	}
+	if len(rep.Sizes) != 2 || len(rep.Scenarios) != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	for i, want := range []seedSize{{20, 100}, {40, 100}} {
+		s := rep.Sizes[i]
+		// The scenarios add users and sessions of their own.
+		if s.Seed != want || s.Database.Users < int64(want.Users) || s.Database.Sessions < int64(want.Sessions) || s.Database.Bytes <= 0 {
+			t.Errorf("size %d: %+v, want seeded %+v", i, s, want)
+		}
+		for j, r := range s.Results {
+			if r.Scenario != rep.Scenarios[j] || r.Successes == 0 || r.Successes != r.Requests {
+				t.Errorf("size %d, %s: %d of %d succeeded", i, r.Scenario, r.Successes, r.Requests)
+			}
+		}
+	}
+	b, err := os.ReadFile(plot)
+	if err != nil || !strings.Contains(string(b), "<svg") {
+		t.Errorf("plot: %v", err)
+	}
 }
 
 func TestBenchSweepJSONAndPlot(t *testing.T) {
