@@ -13,7 +13,7 @@ import (
 )
 
 // latestVersion is the version of the newest migration.
-const latestVersion = 8
+const latestVersion = 9
 
 // migration is one migration a fresh database gets.
 type migration struct {
@@ -26,7 +26,7 @@ func wantMigrations() []migration {
 	return []migration{
 		{1, "00001_init.sql"}, {2, "00002_accounts.sql"}, {3, "00003_key_removal.sql"}, {4, "00004_login_skeleton.sql"},
 		{5, "00005_rekey_users.go"}, {6, "00006_account_mail.sql"},
-		{7, "00007_second_factors.sql"}, {latestVersion, "00008_passkeys.sql"},
+		{7, "00007_second_factors.sql"}, {8, "00008_passkeys.sql"}, {latestVersion, "00009_users_by_creation.sql"},
 	}
 }
 

@@ -35,8 +35,6 @@ var planScans = map[string]string{
 	// an index update. DeleteSessions runs it on the read pool, never
 	// holding SQLite's writer for it, once an hour.
 	"deadSessions": "sessions",
-	// authstore users list, an administrator's command.
-	"users": "users",
 }
 
 var scanRE = regexp.MustCompile(`\bSCAN (\w+)`)

@@ -40,7 +40,7 @@ func newQueries(bind func(string) string) queries {
 		userByID:           bind(`SELECT ` + userColumns + ` FROM users WHERE id = ?`),
 		keysTaken:          bind(`SELECT EXISTS (SELECT 1 FROM users WHERE login_key = ? OR login_skeleton = ?), EXISTS (SELECT 1 FROM users WHERE email_key = ?)`),
 		setPasswordHash:    bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
-		users:              bind(`SELECT ` + userColumns + ` FROM users WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`),
+		users:              bind(`SELECT ` + userColumns + ` FROM users WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`),
 		setUserDisabled:    bind(`UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ?`),
 		deleteUserSessions: bind(`DELETE FROM sessions WHERE user_id = ?`),
 		deleteUser:         bind(`DELETE FROM users WHERE id = ?`),

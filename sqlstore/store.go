@@ -133,7 +133,7 @@ func (db *DB) Users(ctx context.Context, createdAt time.Time, id string, limit i
 	if !createdAt.IsZero() {
 		at = millis(createdAt)
 	}
-	rows, err := db.query(ctx, db.q.users, at, at, id, limit)
+	rows, err := db.query(ctx, db.q.users, at, id, limit)
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
