@@ -173,16 +173,22 @@ func (b *batcher) fill(batch []*rotation) []*rotation {
 	return batch
 }
 
-// failAll answers every rotation of stmt with err, the failure of its
-// statement under ctx: an outage if ctx, bounded by the call timeout, has
-// expired.
+// failAll answers every rotation of stmt with the failure err of its
+// statement under ctx.
 func failAll(ctx context.Context, stmt []*rotation, err error) {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		err = unavailable("rotate session", err)
-	}
+	err = failure(ctx, err)
 	for _, r := range stmt {
 		r.res <- rotateRes{err: err}
 	}
+}
+
+// failure is err, the failure of a statement under ctx, as its rotations
+// get it: an outage if ctx, bounded by the call timeout, has expired.
+func failure(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return unavailable("rotate session", err)
+	}
+	return err
 }
 
 // whileWaited returns ctx, also cancelled once the caller of every rotation

@@ -63,17 +63,28 @@ func (p *pgRotations) commit() {
 	defer cancel()
 	ctx, stop := whileWaited(ctx, p.stmt)
 	defer stop()
-	n := len(p.stmt)
-	if p.queries[n] == "" {
-		p.queries[n] = rotateSessionsQuery(n)
-	}
 	p.args = p.args[:0]
-	p.res = p.res[:0]
 	for _, r := range p.stmt {
 		p.args = append(p.args, r.id, r.from, r.after, r.at)
-		p.res = append(p.res, rotateRes{err: sql.ErrNoRows})
 	}
-	err := p.query(ctx, p.queries[n])
+	p.resetResults()
+	err := p.query(ctx, p.args)
+	if postgresDeadlock(err) {
+		// Chosen as a deadlock's victim, the statement changed nothing. A
+		// lone rotation takes one row lock and cannot be in a deadlock; a
+		// batch takes several, in an order of its own, and can be, with
+		// another statement that locks several sessions (such as
+		// revokeUserSessions). Its rotations are owed what they would
+		// have got alone: each runs alone, one after another (running the
+		// batch again could meet the same deadlock again).
+		p.resetResults()
+		for i := range p.stmt {
+			if err := p.query(ctx, p.args[4*i:4*i+4]); err != nil {
+				p.res[i] = rotateRes{err: failure(ctx, err)}
+			}
+		}
+		err = nil
+	}
 	clear(p.args)
 	if err != nil {
 		failAll(ctx, p.stmt, err)
@@ -85,15 +96,28 @@ func (p *pgRotations) commit() {
 	}
 }
 
-// query runs the statement q with p.args and records each returned row in
-// p.res. It returns once the statement's implicit transaction has
-// committed, or with the error that kept it from committing.
-func (p *pgRotations) query(ctx context.Context, q string) error {
-	st, err := p.db.ws.get(ctx, q)
+// resetResults sets the result of every rotation in p.stmt to no row.
+func (p *pgRotations) resetResults() {
+	p.res = p.res[:0]
+	for range p.stmt {
+		p.res = append(p.res, rotateRes{err: sql.ErrNoRows})
+	}
+}
+
+// query runs the statement that rotates the sessions of args (four a
+// rotation, as in p.args) and records each returned row in p.res. It
+// returns once the statement's implicit transaction has committed, or with
+// the error that kept it from committing.
+func (p *pgRotations) query(ctx context.Context, args []any) error {
+	n := len(args) / 4
+	if p.queries[n] == "" {
+		p.queries[n] = rotateSessionsQuery(n)
+	}
+	st, err := p.db.ws.get(ctx, p.queries[n])
 	if err != nil {
 		return err
 	}
-	rows, err := st.QueryContext(ctx, p.args...)
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}

@@ -295,6 +295,72 @@ func TestPostgresBatchTimeout(t *testing.T) {
 	}
 }
 
+// The rotations of a batch chosen as a deadlock's victim run again, each
+// alone.
+func TestPostgresBatchDeadlock(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.DSN(t)
+	db := openBatchStore(t, dsn, Options{})
+	sessions := seedSessions(t, db, 1, 2)
+	a, b := sessions[0].ID, sessions[1].ID
+	ctx := t.Context()
+	holder, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { holder.Close(context.Background()) })
+	monitor, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { monitor.Close(context.Background()) })
+	// The holder detects no deadlock itself: the batch, waiting longer,
+	// does and is the victim.
+	if _, err := holder.Exec(ctx, `SET deadlock_timeout = '1min'`); err != nil {
+		t.Fatalf("SET deadlock_timeout: %v", err)
+	}
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, b); err != nil {
+		t.Fatalf("lock session b: %v", err)
+	}
+	// The batch locks a, then waits for b.
+	rs := []*rotation{newRotation(ctx, a, 1), newRotation(ctx, b, 1)}
+	done := make(chan struct{})
+	go func() { runBatch(db, rs...); close(done) }()
+	for {
+		var waiting bool
+		err := monitor.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'authstore' AND wait_event_type = 'Lock')`).Scan(&waiting)
+		if err != nil {
+			t.Fatalf("pg_stat_activity: %v", err)
+		}
+		if waiting {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The holder waits for a: a deadlock, which aborts the batch; its
+	// second run waits for the holder, which then gives both locks up.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE`, a); err != nil {
+		t.Fatalf("lock session a: %v", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	<-done
+	for i, r := range rs {
+		if res := answer(t, r); res.err != nil {
+			t.Errorf("rotation %d of the deadlocked batch: %v", i, res.err)
+		}
+	}
+	checkGeneration(t, db, a, 2)
+	checkGeneration(t, db, b, 2)
+}
+
 // The tests below go through RotateSession and the batcher, many callers at
 // once.
 
