@@ -45,12 +45,15 @@ type rotation struct {
 	// from is the generation to rotate from; after, the cutoff that
 	// rotated_at must exceed; at, the time to set: as stored.
 	from, after, at int64
-	// res gets the one answer of a rotation that a batch took, or left out
-	// because ctx had ended. Buffered: the batcher never blocks on it.
+	// res gets at most one answer: the outcome of the statement that took
+	// the rotation, ctx's error if a batch left it out, or
+	// sql.ErrConnDone if the batcher closed first. Buffered: the batcher
+	// never blocks on it.
 	res chan rotateRes
 	// state is queued until a batch takes the rotation into its statement
 	// (taken) or its caller, whose ctx ended first, withdraws it
-	// (withdrawn); exactly one of the two happens.
+	// (withdrawn); at most one of the two happens, and a withdrawn
+	// rotation never runs.
 	state atomic.Int32
 }
 
