@@ -77,6 +77,12 @@ func postgresDuplicate(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
+// postgresDeadlock reports whether err is the abort of a deadlock's victim.
+func postgresDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+}
+
 // postgresUnavailable reports whether err means the server cannot answer
 // now: no connection (refused, reset, closed, timed out), connection
 // exception (class 08), insufficient resources (class 53), a terminated

@@ -83,6 +83,31 @@ func newQueries(bind func(string) string) queries {
 	}
 }
 
+// rotateSessionsQuery is the PostgreSQL statement that rotates n sessions
+// at once: rotateSession's compare-and-swap for each row of its VALUES
+// list, whose parameters are, for row i from 0, $4i+1 the session id,
+// $4i+2 the generation to rotate from, $4i+3 the cutoff that rotated_at must
+// exceed and $4i+4 the time to set. It returns the id, user id and AMR of
+// each session it rotated. The ids must be distinct: a row matched twice is
+// still changed once.
+func rotateSessionsQuery(n int) string {
+	var b strings.Builder
+	b.WriteString(`UPDATE sessions AS s SET generation = s.generation + 1, rotated_at = v.at, last_used_at = v.at
+		FROM (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("($" + strconv.Itoa(4*i+1) + "::text, $" + strconv.Itoa(4*i+2) + "::bigint, $" +
+			strconv.Itoa(4*i+3) + "::bigint, $" + strconv.Itoa(4*i+4) + "::bigint)")
+	}
+	b.WriteString(`) AS v (id, generation, after, at)
+		WHERE s.id = v.id AND s.generation = v.generation AND s.revoked_at IS NULL AND s.rotated_at > v.after
+			AND NOT EXISTS (SELECT 1 FROM users WHERE users.id = s.user_id AND users.disabled_at IS NOT NULL)
+		RETURNING s.id, s.user_id, s.amr`)
+	return b.String()
+}
+
 // keepPlaceholders is the bind of a dialect that takes "?" placeholders.
 func keepPlaceholders(query string) string { return query }
 

@@ -124,8 +124,8 @@ type DB struct {
 	// ws and rs cache the prepared statements of write and read (one
 	// cache when they are one pool).
 	ws, rs *stmts
-	// rotations is the group commit of RotateSession on a SQLite file;
-	// nil elsewhere.
+	// rotations is the group commit of RotateSession on a SQLite file and
+	// on PostgreSQL; nil for a SQLite ":memory:" database.
 	rotations *batcher
 	// locker serializes migrations across processes; nil means none is
 	// needed (a private in-memory database).
@@ -186,8 +186,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.timeout = defaultTimeout
 	}
 	db.timedOut = fmt.Errorf("sqlstore: call exceeded its %v timeout: %w", db.timeout, context.DeadlineExceeded)
-	if db.d.name == "sqlite" && db.read != db.write {
-		db.rotations = newBatcher(db)
+	switch {
+	case db.d.name == "postgres":
+		db.rotations = newBatcher(newPGRotations(db).run)
+	case db.read != db.write: // a SQLite file
+		db.rotations = newBatcher(db.rotateSQLite)
 	}
 	if err := db.Ping(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())

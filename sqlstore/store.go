@@ -260,7 +260,9 @@ func (db *DB) Session(ctx context.Context, id string) (*auth.Session, error) {
 // RotatedAt and LastUsedAt to at, if and only if it is live, still at
 // generation from, was rotated after issuedAfter and its user is not
 // disabled, in one compare-and-swap UPDATE that returns the user id and
-// the session's AMR.
+// the session's AMR. On a SQLite file and on PostgreSQL the UPDATE commits
+// together with the other rotations waiting at that moment (see batcher),
+// and the call returns after that commit.
 // Otherwise it changes nothing and returns an error wrapping auth.ErrStale,
 // whether or not such a session exists: it reads nothing more, since the
 // caller reads the session to tell why.
@@ -271,12 +273,11 @@ func (db *DB) RotateSession(ctx context.Context, id string, from int64, issuedAf
 	var (
 		userID, amr string
 		err         error
-		args        = []any{millis(at), millis(at), id, from, cutoff(issuedAfter)}
 	)
 	if db.rotations != nil {
-		userID, amr, err = db.rotations.rotate(ctx, args)
+		userID, amr, err = db.rotations.rotate(ctx, id, from, cutoff(issuedAfter), millis(at))
 	} else {
-		err = db.queryRow(ctx, true, db.q.rotateSession, args...).Scan(&userID, &amr)
+		err = db.queryRow(ctx, true, db.q.rotateSession, millis(at), millis(at), id, from, cutoff(issuedAfter)).Scan(&userID, &amr)
 	}
 	switch {
 	case err == nil:
