@@ -249,10 +249,16 @@ func (db *DB) rotateSQLite(batch []*rotation) []*rotation {
 		failAll(ctx, stmt, err)
 		return nil
 	}
-	txst := tx.StmtContext(ctx, st)
+	// Only BEGIN can wait (for the write lock of another process, up to
+	// the busy timeout), so only it and COMMIT watch ctx. The statements
+	// run under a context that is never done: each is a few microseconds
+	// of one index search, and modernc.org/sqlite starts a goroutine to
+	// watch every statement whose context can end.
+	rowCtx := context.WithoutCancel(ctx)
+	txst := tx.StmtContext(rowCtx, st)
 	res := make([]rotateRes, len(stmt))
 	for i, r := range stmt {
-		err := txst.QueryRowContext(ctx, r.at, r.at, r.id, r.from, r.after).Scan(&res[i].userID, &res[i].amr)
+		err := txst.QueryRowContext(rowCtx, r.at, r.at, r.id, r.from, r.after).Scan(&res[i].userID, &res[i].amr)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			tx.Rollback()
 			failAll(ctx, stmt, err)

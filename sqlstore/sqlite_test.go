@@ -3,8 +3,10 @@ package sqlstore_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,4 +230,37 @@ func TestSQLiteSynchronous(t *testing.T) {
 			t.Errorf("SQLiteSyncFull=%v: synchronous = %q, %v; want %s", tt.full, got, err, tt.want)
 		}
 	}
+}
+
+// BenchmarkRotateSessionConcurrent measures rotations of 32 sessions at
+// once, each goroutine keeping its own chain, as the group commit sees them
+// under load.
+func BenchmarkRotateSessionConcurrent(b *testing.B) {
+	ctx := b.Context()
+	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "auth.db"), sqlstore.Options{Migrate: true})
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	u := testUser()
+	if err := db.CreateUser(ctx, u); err != nil {
+		b.Fatalf("CreateUser: %v", err)
+	}
+	now := u.CreatedAt
+	var next atomic.Int64
+	b.SetParallelism(16) // 32 goroutines on 2 CPUs
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		id := fmt.Sprintf("s%d", next.Add(1))
+		if err := db.CreateSession(ctx, &auth.Session{ID: id, UserID: u.ID, Generation: 1, RotatedAt: now, CreatedAt: now, LastUsedAt: now}); err != nil {
+			b.Errorf("CreateSession: %v", err)
+			return
+		}
+		for gen := int64(1); pb.Next(); gen++ {
+			if _, _, err := db.RotateSession(ctx, id, gen, time.Time{}, now); err != nil {
+				b.Errorf("RotateSession: %v", err)
+				return
+			}
+		}
+	})
 }
