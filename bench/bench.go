@@ -707,6 +707,7 @@ func (r *runner) setupUsers(ctx context.Context, hc *http.Client, n int) ([]user
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			c := r.newClient(hc)
+			defer c.close() // the load uses clients of its own
 			u := r.newUser()
 			rt, err := retryTokens(ctx, "signup", func() answer { return c.signup(ctx, u) })
 			out[i], errs[i] = userChain{user: u, rt: rt}, err

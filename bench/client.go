@@ -102,6 +102,14 @@ func newHTTPClient(conns int, timeout time.Duration) *http.Client {
 	}
 }
 
+// close closes the client's own connection, if it has one; a later request
+// dials again.
+func (c *client) close() {
+	if c.raw != nil {
+		c.raw.close()
+	}
+}
+
 // do sends one request with an optional JSON body and reads the whole answer.
 func (c *client) do(ctx context.Context, method, path string, body []byte) answer {
 	if c.raw != nil {

@@ -54,11 +54,36 @@ func (c *conn) do(ctx context.Context, method, path string, headers string, body
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
+	r := append(c.req[:0], method...)
+	r = append(append(append(append(r, ' '), c.prefix...), path...), " HTTP/1.1\r\nHost: "...)
+	r = append(append(r, c.host...), "\r\n"...)
+	if body != nil {
+		r = append(r, "Content-Type: application/json\r\nContent-Length: "...)
+		r = append(strconv.AppendInt(r, int64(len(body)), 10), "\r\n"...)
+	}
+	r = append(append(append(r, headers...), "\r\n"...), body...)
+	c.req = r
+	// A kept-alive connection the server closed meanwhile fails before
+	// any byte of the answer: that one is dialled again and the request
+	// sent once more, as net/http's client does.
+	for attempt := 0; ; attempt++ {
+		reused := c.nc != nil
+		status, answered, err := c.exchange(ctx, deadline, method, buf)
+		if err == nil || !reused || answered || attempt > 0 || ctx.Err() != nil {
+			return status, err
+		}
+	}
+}
+
+// exchange sends c.req on the connection (dialling one if there is none)
+// and reads the answer; answered reports whether any byte of it came. A
+// failure closes the connection.
+func (c *conn) exchange(ctx context.Context, deadline time.Time, method string, buf *bytes.Buffer) (status int, answered bool, err error) {
 	if c.nc == nil {
 		d := net.Dialer{Deadline: deadline, KeepAlive: 30 * time.Second}
 		nc, err := d.DialContext(ctx, "tcp", c.addr)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		c.nc = nc
 		if c.br == nil {
@@ -78,25 +103,37 @@ func (c *conn) do(ctx context.Context, method, path string, headers string, body
 	nc := c.nc
 	nc.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-
-	r := append(c.req[:0], method...)
-	r = append(append(append(append(r, ' '), c.prefix...), path...), " HTTP/1.1\r\nHost: "...)
-	r = append(append(r, c.host...), "\r\n"...)
-	if body != nil {
-		r = append(r, "Content-Type: application/json\r\nContent-Length: "...)
-		r = append(strconv.AppendInt(r, int64(len(body)), 10), "\r\n"...)
+	defer func() {
+		// A callback already started may set its past deadline after
+		// this returns: the connection cannot be trusted with another
+		// request then.
+		if !stop() {
+			c.close()
+		}
+	}()
+	if _, err := nc.Write(c.req); err != nil {
+		return 0, false, err
 	}
-	r = append(append(append(r, headers...), "\r\n"...), body...)
-	c.req = r
-	if _, err := nc.Write(r); err != nil {
-		return 0, err
+	if _, err := c.br.Peek(1); err != nil {
+		return 0, false, err
 	}
-	return c.readAnswer(method, buf)
+	status, err = c.readAnswer(method, buf)
+	return status, true, err
 }
 
 // readAnswer reads one answer's status line, headers and body.
+// An interim answer (1xx other than 101) is skipped: the final one follows.
 func (c *conn) readAnswer(method string, buf *bytes.Buffer) (int, error) {
+	for {
+		status, err := c.readOne(method, buf)
+		if err != nil || status < 100 || status > 199 || status == 101 {
+			return status, err
+		}
+	}
+}
+
+// readOne reads one answer, interim or final.
+func (c *conn) readOne(method string, buf *bytes.Buffer) (int, error) {
 	line, err := c.br.ReadSlice('\n')
 	if err != nil {
 		return 0, err

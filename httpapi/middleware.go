@@ -2,13 +2,16 @@ package httpapi
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,22 +47,32 @@ func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter 
 // maxRequestIDLen bounds an accepted incoming X-Request-Id.
 const maxRequestIDLen = 64
 
-// requestIDs makes the ids of requests that come without one: a random
-// prefix per server and a counter, unique without a read of the system's
-// random source per request. Ids are labels for logs, not secrets.
+// requestIDs makes the ids of requests that come without one: a counter
+// encrypted under a key chosen at start (AES as a keyed permutation), so
+// ids are unique without a read of the system's random source per
+// request, and a client cannot tell from two ids how many requests came
+// between them.
 type requestIDs struct {
-	prefix string
-	n      atomic.Uint64
+	block cipher.Block
+	n     atomic.Uint64
 }
 
 func newRequestIDs() *requestIDs {
-	return &requestIDs{prefix: rand.Text()[:13] + "-"}
+	key := make([]byte, 16)
+	rand.Read(key)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // a 16-byte key is always accepted
+	}
+	return &requestIDs{block: block}
 }
 
-// next returns a fresh id.
+// next returns a fresh id: 26 characters of base32.
 func (g *requestIDs) next() string {
-	var b [13 + 1 + 13]byte
-	return string(strconv.AppendUint(append(b[:0], g.prefix...), g.n.Add(1), 36))
+	var in, out [aes.BlockSize]byte
+	binary.BigEndian.PutUint64(in[8:], g.n.Add(1))
+	g.block.Encrypt(out[:], in[:])
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(out[:])
 }
 
 // requestID returns the incoming X-Request-Id if it is 1..64 characters of

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +166,33 @@ func TestRequestID(t *testing.T) {
 			}
 			seen[got] = true
 		})
+	}
+}
+
+// Fresh request ids are unique and tell nothing of the traffic between
+// them: consecutive ones share no common prefix beyond chance.
+func TestFreshRequestIDsLookRandom(t *testing.T) {
+	t.Parallel()
+	hs := newHarness(t, httpapi.Config{})
+	valid := regexp.MustCompile(`^[A-Z2-7]{26}$`)
+	seen := map[string]bool{}
+	var prev string
+	shared := 0
+	for range 200 {
+		id := hs.do(t, "GET", "/healthz", payload{}, nil).header.Get("X-Request-Id")
+		if !valid.MatchString(id) || seen[id] {
+			t.Fatalf("X-Request-Id %q: want 26 characters of base32, never repeated", id)
+		}
+		seen[id] = true
+		if prev != "" && id[:4] == prev[:4] {
+			shared++
+		}
+		prev = id
+	}
+	// Random ids share their first 4 characters once in 2^20 pairs; a
+	// counter, in nearly every pair.
+	if shared > 1 {
+		t.Errorf("%d of 199 consecutive ids share their first 4 characters", shared)
 	}
 }
 

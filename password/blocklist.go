@@ -67,8 +67,8 @@ func NewBlocklist(extra ...io.Reader) (*Blocklist, error) {
 	for _, k := range keys {
 		size += len(k)
 	}
-	if size > math.MaxUint32 {
-		return nil, fmt.Errorf("password: blocklists of %d bytes: at most %d", size, math.MaxUint32)
+	if uint64(size) > math.MaxUint32 {
+		return nil, fmt.Errorf("password: blocklists of %d bytes: at most %d", size, uint64(math.MaxUint32))
 	}
 	var data strings.Builder
 	data.Grow(size)

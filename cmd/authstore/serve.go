@@ -37,10 +37,13 @@ const shutdownWait = 15 * time.Second
 func serve(ctx context.Context, e cmdEnv, cfg serveConfig) error {
 	// Log lines are written from a goroutine of their own, many to a
 	// write under load; none is dropped, and the rest is written when
-	// serve returns (this defer runs last).
+	// serve returns (this defer runs last). Audit events, warnings and
+	// errors are written through before the call that logs them returns,
+	// so a kill right after a request's answer cannot lose them.
 	logOut := logwriter.New(e.stderr, 0)
 	defer logOut.Close()
 	log := cfg.logger(logOut)
+	log = slog.New(logwriter.FlushOn(log.Handler(), logOut, mustWrite))
 	setMemoryLimit(cfg.MemoryLimit, e.getenv, log)
 	a, err := newApp(ctx, cfg, e.getenv, log)
 	if err != nil {
@@ -532,6 +535,12 @@ func servePprof(addr string, log *slog.Logger) (func(), error) {
 	go srv.Serve(ln)
 	log.Info("pprof listening", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// mustWrite reports whether serve writes r through at once: audit events
+// (message "audit"), warnings and errors.
+func mustWrite(r slog.Record) bool {
+	return r.Level >= slog.LevelWarn || r.Message == "audit"
 }
 
 // setMemoryLimit sets the Go runtime's soft memory limit to limit bytes,

@@ -15,7 +15,9 @@
 package logwriter
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"sync"
 )
 
@@ -33,6 +35,8 @@ type Writer struct {
 	cond    *sync.Cond // signalled when pending empties, when it fills, and at close
 	pending []byte     // written by Write, not yet handed to out
 	writing bool       // the goroutine is writing a batch
+	queued  uint64     // bytes taken by Write, ever
+	written uint64     // bytes handed to out, ever
 	closed  bool
 	err     error // the first error of out, reported by Close
 	done    chan struct{}
@@ -66,6 +70,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	wake := len(w.pending) == 0 && !w.writing
 	w.pending = append(w.pending, p...)
+	w.queued += uint64(len(p))
 	w.mu.Unlock()
 	if wake {
 		w.cond.Broadcast()
@@ -74,12 +79,17 @@ func (w *Writer) Write(p []byte) (int, error) {
 }
 
 // Flush returns once everything written before it has reached the
-// destination (or Close has begun).
+// destination, however much is written after it meanwhile.
 func (w *Writer) Flush() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	for !w.closed && (len(w.pending) > 0 || w.writing) {
+	target := w.queued
+	for !w.closed && w.written < target {
 		w.cond.Wait()
+	}
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
+		<-w.done // Close writes everything
 	}
 }
 
@@ -119,6 +129,7 @@ func (w *Writer) loop() {
 		_, err := w.out.Write(batch)
 		w.mu.Lock()
 		w.writing = false
+		w.written += uint64(len(batch))
 		if err != nil && w.err == nil {
 			w.err = err
 		}
@@ -127,4 +138,35 @@ func (w *Writer) loop() {
 		}
 		w.cond.Broadcast() // for Flush
 	}
+}
+
+// FlushOn returns h, writing to w, with every record that must not wait
+// (must reports true) written through to w's destination before its
+// Handle returns, together with every line queued before it. Other records
+// are queued as usual. Use it for records that a crash right after their
+// request must not lose, such as audit events.
+func FlushOn(h slog.Handler, w *Writer, must func(slog.Record) bool) slog.Handler {
+	return &flushHandler{Handler: h, w: w, must: must}
+}
+
+type flushHandler struct {
+	slog.Handler
+	w    *Writer
+	must func(slog.Record) bool
+}
+
+func (f *flushHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := f.Handler.Handle(ctx, r)
+	if f.must(r) {
+		f.w.Flush()
+	}
+	return err
+}
+
+func (f *flushHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &flushHandler{Handler: f.Handler.WithAttrs(attrs), w: f.w, must: f.must}
+}
+
+func (f *flushHandler) WithGroup(name string) slog.Handler {
+	return &flushHandler{Handler: f.Handler.WithGroup(name), w: f.w, must: f.must}
 }

@@ -178,3 +178,63 @@ func TestFlushWaitsForTheDestination(t *testing.T) {
 		t.Errorf("after Flush the destination has %q", out.String())
 	}
 }
+
+// Flush waits for what was written before it, not for a quiet moment: it
+// returns while other goroutines keep writing.
+func TestFlushReturnsUnderContinuousWrites(t *testing.T) {
+	out := &sink{}
+	w := logwriter.New(out, 0)
+	defer w.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					io.WriteString(w, "background line\n")
+				}
+			}
+		})
+	}
+	for i := range 50 {
+		fmt.Fprintf(w, "mine %d\n", i)
+		w.Flush()
+		if !strings.Contains(out.String(), fmt.Sprintf("mine %d\n", i)) {
+			t.Fatalf("after Flush, line %d has not reached the destination", i)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// Records that must not wait reach the destination before their call
+// returns; others are only queued.
+func TestFlushOnWritesThroughTheRecordsThatMustNotWait(t *testing.T) {
+	out := &sink{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
+	w := logwriter.New(out, 0)
+	log := slog.New(logwriter.FlushOn(slog.NewTextHandler(w, nil), w, func(r slog.Record) bool { return r.Message == "audit" }))
+	log.Info("request", "n", 1)
+	<-out.entered // the goroutine holds "request n=1" and waits in the destination
+	log.Info("request", "n", 2)
+	done := make(chan struct{})
+	go func() {
+		log.With("k", "v").Info("audit", "event", "signin_ok")
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("an audit record's Info returned before it was written")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(out.gate)
+	<-done
+	if got := out.String(); !strings.Contains(got, "event=signin_ok") || !strings.Contains(got, "n=2") {
+		t.Errorf("after the audit record returned, the destination has %q", got)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
