@@ -69,7 +69,7 @@ func inPrefixes(ip netip.Addr, prefixes []netip.Prefix) bool {
 }
 
 // requestInfo is what the middleware learns of a request once: the client
-// IP (withClientIP) and the request id (logRequests). One value in the
+// IP (see clientIP) and the request id (see requestID). One value in the
 // context holds both, so that each request is copied once for them.
 type requestInfo struct {
 	ip netip.Addr
@@ -78,24 +78,27 @@ type requestInfo struct {
 
 type requestInfoKey struct{}
 
-// withClientIP resolves the client IP of every request (see clientIP) once,
-// for the throttle and the session record. It must wrap the access log: the
-// request it passes on is a copy, and the ServeMux sets the route pattern
-// the log reads on the request it is given.
-func withClientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
+// withRequestInfo resolves the client IP of every request (see clientIP)
+// once, for the throttle and the session record, and assigns its request
+// id, echoed in X-Request-Id, for the logs. It must wrap the access log:
+// the request it passes on is a copy, and the ServeMux sets the route
+// pattern the log reads on the request it is given.
+func withRequestInfo(trusted []netip.Prefix, next http.Handler) http.Handler {
+	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &requestInfo{ip: clientIP(r, trusted)}
+		info := &requestInfo{ip: clientIP(r, trusted), id: requestID(r, ids)}
+		w.Header()["X-Request-Id"] = []string{info.id}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
 	})
 }
 
-// infoFrom returns the requestInfo withClientIP put in ctx, or nil.
+// infoFrom returns the requestInfo withRequestInfo put in ctx, or nil.
 func infoFrom(ctx context.Context) *requestInfo {
 	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
 	return info
 }
 
-// clientIPFrom returns the client IP withClientIP resolved for r, or the
+// clientIPFrom returns the client IP withRequestInfo resolved for r, or the
 // TCP peer's if it did not run.
 func clientIPFrom(r *http.Request) netip.Addr {
 	if info := infoFrom(r.Context()); info != nil {

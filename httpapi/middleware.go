@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -90,24 +89,14 @@ func requestID(r *http.Request, ids *requestIDs) string {
 	return ids.next()
 }
 
-// logRequests assigns the request id (echoed in X-Request-Id and kept in
-// the request's info) and writes one access-log line per request: method,
-// route pattern, path, status, duration, request id and response bytes. It
-// never logs the query string, headers or bodies, which may carry
-// credentials. The route pattern is the one the ServeMux sets on the
-// request it is given, so no layer between here and the ServeMux may copy
-// the request.
+// logRequests writes one access-log line per request: method, route
+// pattern, path, status, duration, request id and response bytes. It never
+// logs the query string, headers or bodies, which may carry credentials.
+// The route pattern is the one the ServeMux sets on the request it is
+// given, so no layer between here and the ServeMux may copy the request.
 func logRequests(logger *slog.Logger, observe func(method, route string, status int, d time.Duration), next http.Handler) http.Handler {
-	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestID(r, ids)
-		w.Header()["X-Request-Id"] = []string{id}
-		if info := infoFrom(r.Context()); info != nil {
-			info.id = id
-		} else {
-			r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{ip: parseHop(r.RemoteAddr), id: id}))
-		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
@@ -134,7 +123,7 @@ func logRequests(logger *slog.Logger, observe func(method, route string, status 
 			slog.String("path", sentPath(r)),
 			slog.Int("status", sw.status),
 			slog.Duration("duration", took),
-			slog.String("request_id", id),
+			slog.String("request_id", requestIDFrom(ctx)),
 			slog.Int64("bytes", sw.bytes))
 	})
 }

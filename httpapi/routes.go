@@ -138,7 +138,7 @@ func middleware(cfg Config, ew errorWriter, draining func() bool, h http.Handler
 	h = closeConnections(draining, h)
 	h = recoverPanics(ew, h)
 	h = logRequests(cfg.Logger, cfg.Observe, h)
-	return withClientIP(cfg.TrustedProxies, h)
+	return withRequestInfo(cfg.TrustedProxies, h)
 }
 
 // addRoutes lists the whole API, each route with the rate limits it

@@ -63,21 +63,15 @@ func NewBlocklist(extra ...io.Reader) (*Blocklist, error) {
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	size := 0
-	for _, k := range keys {
-		size += len(k)
+	b := &Blocklist{data: strings.Join(keys, ""), ends: make([]uint32, len(keys))}
+	if uint64(len(b.data)) > math.MaxUint32 {
+		return nil, fmt.Errorf("password: blocklists of %d bytes: at most %d", len(b.data), uint64(math.MaxUint32))
 	}
-	if uint64(size) > math.MaxUint32 {
-		return nil, fmt.Errorf("password: blocklists of %d bytes: at most %d", size, uint64(math.MaxUint32))
-	}
-	var data strings.Builder
-	data.Grow(size)
-	b := &Blocklist{ends: make([]uint32, len(keys))}
+	end := 0
 	for i, k := range keys {
-		data.WriteString(k)
-		b.ends[i] = uint32(data.Len())
+		end += len(k)
+		b.ends[i] = uint32(end)
 	}
-	b.data = data.String()
 	return b, nil
 }
 

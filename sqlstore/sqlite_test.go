@@ -190,17 +190,24 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func BenchmarkRotateSession(b *testing.B) {
-	ctx := b.Context()
-	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "auth.db"), sqlstore.Options{Migrate: true})
+// newRotationBench returns a SQLite file database holding one user, for
+// the rotation benchmarks.
+func newRotationBench(b *testing.B) (*sqlstore.DB, *auth.User) {
+	db, err := sqlstore.Open(b.Context(), filepath.Join(b.TempDir(), "auth.db"), sqlstore.Options{Migrate: true})
 	if err != nil {
 		b.Fatalf("Open: %v", err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	u := testUser()
-	if err := db.CreateUser(ctx, u); err != nil {
+	if err := db.CreateUser(b.Context(), u); err != nil {
 		b.Fatalf("CreateUser: %v", err)
 	}
+	return db, u
+}
+
+func BenchmarkRotateSession(b *testing.B) {
+	ctx := b.Context()
+	db, u := newRotationBench(b)
 	now := u.CreatedAt
 	if err := db.CreateSession(ctx, &auth.Session{ID: "s1", UserID: u.ID, Generation: 1, RotatedAt: now, CreatedAt: now, LastUsedAt: now}); err != nil {
 		b.Fatalf("CreateSession: %v", err)
@@ -237,15 +244,7 @@ func TestSQLiteSynchronous(t *testing.T) {
 // under load.
 func BenchmarkRotateSessionConcurrent(b *testing.B) {
 	ctx := b.Context()
-	db, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "auth.db"), sqlstore.Options{Migrate: true})
-	if err != nil {
-		b.Fatalf("Open: %v", err)
-	}
-	defer db.Close()
-	u := testUser()
-	if err := db.CreateUser(ctx, u); err != nil {
-		b.Fatalf("CreateUser: %v", err)
-	}
+	db, u := newRotationBench(b)
 	now := u.CreatedAt
 	var next atomic.Int64
 	b.SetParallelism(16) // 32 goroutines on 2 CPUs

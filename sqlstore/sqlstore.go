@@ -160,7 +160,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		err error
 	)
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	case IsPostgres(dsn):
 		db, err = openPostgres(dsn, opts.MaxConns)
 	default:
 		db, err = openSQLite(ctx, dsn, opts.MaxConns, opts.SQLiteSyncFull)
@@ -373,4 +373,10 @@ func fromNullMillis(ms sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromMillis(ms.Int64)
+}
+
+// IsPostgres reports whether Open takes dsn for a PostgreSQL database (a
+// postgres:// or postgresql:// URL) rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/authstore/auth/bench"
 	"github.com/authstore/auth/internal/cmdline"
 	"github.com/authstore/auth/password"
+	"github.com/authstore/auth/sqlstore"
 )
 
 // loadTest times the hashing ceiling, starts a server unless cfg.URL names
@@ -107,7 +108,7 @@ func startServer(ctx context.Context, cfg config, stderr io.Writer) (*bench.Loca
 // socket directory), whose processes bench then measures too.
 func localPostgres(args []string) bool {
 	dsn := serverDSN(args)
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+	if !sqlstore.IsPostgres(dsn) {
 		return false
 	}
 	u, err := url.Parse(dsn)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/authstore/auth/bench"
+	"github.com/authstore/auth/sqlstore"
 )
 
 // seedServerDB seeds the database of the server args to --seed-users and
@@ -160,7 +161,7 @@ func writeSizePlot(cfg config, sizes []sizeResult) error {
 		points = append(points, bench.SizePoint{Users: s.Database.Users, Sessions: s.Database.Sessions, Bytes: s.Database.Bytes, Results: s.Results})
 	}
 	db := "SQLite"
-	if isPostgresDSN(cfg.SeedDB) {
+	if sqlstore.IsPostgres(cfg.SeedDB) {
 		db = "PostgreSQL"
 	}
 	clients := cfg.Concurrency

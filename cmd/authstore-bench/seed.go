@@ -16,6 +16,7 @@ import (
 	"github.com/authstore/auth"
 	"github.com/authstore/auth/bench"
 	"github.com/authstore/auth/password"
+	"github.com/authstore/auth/sqlstore"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the SQLite driver the server uses
@@ -76,16 +77,11 @@ func migrateWith(bin, dsn string) func(context.Context) error {
 	}
 }
 
-// isPostgresDSN reports whether dsn names a PostgreSQL database.
-func isPostgresDSN(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // seedDatabase brings the database at dsn to at least size.Users seeded
 // users and size.Sessions sessions, and returns its size.
 func seedDatabase(ctx context.Context, dsn string, size seedSize, migrate func(context.Context) error, log io.Writer) (dbSize, error) {
 	s := &seeder{dsn: dsn, migrate: migrate, log: log, now: time.Now(), rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 1))}
-	if isPostgresDSN(dsn) {
+	if sqlstore.IsPostgres(dsn) {
 		if err := createPostgresDatabase(ctx, dsn); err != nil {
 			return dbSize{}, err
 		}
@@ -94,7 +90,7 @@ func seedDatabase(ctx context.Context, dsn string, size seedSize, migrate func(c
 		return dbSize{}, err
 	}
 	var w seedWriter
-	if isPostgresDSN(dsn) {
+	if sqlstore.IsPostgres(dsn) {
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
 			return dbSize{}, fmt.Errorf("seed: %w", err)

@@ -15,11 +15,6 @@ import (
 	"github.com/authstore/auth/sqlstore"
 )
 
-// isPostgres reports whether dsn names a PostgreSQL database.
-func isPostgres(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // pgKeywords are the keys of a libpq key=value connection string that mark
 // one as such (rather than a file path).
 var pgKeywords = []string{"host", "hostaddr", "port", "user", "dbname", "password", "sslmode", "sslpassword", "passfile", "service"}
@@ -54,7 +49,7 @@ func isKeyValueDSN(s string) bool {
 func describeDSN(dsn string) string {
 	var user, host, port, db string
 	switch {
-	case isPostgres(dsn):
+	case sqlstore.IsPostgres(dsn):
 		u, err := url.Parse(dsn)
 		if err != nil {
 			return "postgres://(unparsable URL)"
@@ -100,7 +95,7 @@ func dsnSecrets(dsn string) []string {
 			}
 		}
 	}
-	if isPostgres(dsn) {
+	if sqlstore.IsPostgres(dsn) {
 		if u, err := url.Parse(dsn); err == nil {
 			if p, ok := u.User.Password(); ok {
 				add(p, url.UserPassword("", p).String()[1:])
@@ -146,7 +141,7 @@ func redactErr(err error, dsn string) error {
 		return nil
 	}
 	msg := err.Error()
-	if isPostgres(dsn) || isKeyValueDSN(dsn) {
+	if sqlstore.IsPostgres(dsn) || isKeyValueDSN(dsn) {
 		msg = strings.ReplaceAll(msg, dsn, describeDSN(dsn))
 		for _, s := range dsnSecrets(dsn) {
 			msg = strings.ReplaceAll(msg, s, "xxxxx")
@@ -189,7 +184,7 @@ func openDB(ctx context.Context, c dbConfig, mode openMode, log *slog.Logger) (*
 		// password.
 		return nil, usageError{Msg: "--db: a PostgreSQL database is named by a postgres:// URL, not a key=value string"}
 	}
-	if !isPostgres(c.DB) && !isMemoryDB(c.DB) {
+	if !sqlstore.IsPostgres(c.DB) && !isMemoryDB(c.DB) {
 		isDB, err := checkDBFile(c.DB, log)
 		if err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/authstore/auth/sqlstore"
 	"github.com/authstore/auth/token"
 )
 
@@ -67,7 +68,7 @@ func loadSecrets(getenv func(string) string, dsn, keyFile string) (secrets, stri
 			return secrets{}, "", err
 		}
 		master, source = k, keyFile
-	case isPostgres(dsn):
+	case sqlstore.IsPostgres(dsn):
 		return secrets{}, "", usageError{Msg: "a PostgreSQL database needs the secret key every instance shares: set AUTHSTORE_SECRET_KEY or --secret-key-file"}
 	case isMemoryDB(dsn):
 		master = make([]byte, secretKeyLen)

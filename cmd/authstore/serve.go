@@ -283,7 +283,7 @@ func openStore(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		sec secrets
 		err error
 	)
-	if isPostgres(cfg.db.DB) {
+	if sqlstore.IsPostgres(cfg.db.DB) {
 		if sec, a.secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
 			return nil, sec, err
 		}
@@ -297,7 +297,7 @@ func openStore(ctx context.Context, cfg serveConfig, getenv func(string) string,
 		return nil, sec, err
 	}
 	a.closers = append(a.closers, func() { db.Close() })
-	if !isPostgres(cfg.db.DB) {
+	if !sqlstore.IsPostgres(cfg.db.DB) {
 		if sec, a.secretSource, err = loadSecrets(getenv, cfg.db.DB, cfg.db.SecretKeyFile); err != nil {
 			return nil, sec, err
 		}

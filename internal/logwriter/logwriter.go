@@ -34,9 +34,8 @@ type Writer struct {
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when pending empties, when it fills, and at close
 	pending []byte     // written by Write, not yet handed to out
-	writing bool       // the goroutine is writing a batch
 	queued  uint64     // bytes taken by Write, ever
-	written uint64     // bytes handed to out, ever
+	written uint64     // bytes out has returned from, ever; queued once idle
 	closed  bool
 	err     error // the first error of out, reported by Close
 	done    chan struct{}
@@ -68,7 +67,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		<-w.done // after what was queued before Close
 		return w.out.Write(p)
 	}
-	wake := len(w.pending) == 0 && !w.writing
+	wake := w.written == w.queued // the goroutine waits for work
 	w.pending = append(w.pending, p...)
 	w.queued += uint64(len(p))
 	w.mu.Unlock()
@@ -123,12 +122,10 @@ func (w *Writer) loop() {
 			return
 		}
 		batch, w.pending = w.pending, batch[:0]
-		w.writing = true
 		w.mu.Unlock()
 		w.cond.Broadcast() // room for blocked writers
 		_, err := w.out.Write(batch)
 		w.mu.Lock()
-		w.writing = false
 		w.written += uint64(len(batch))
 		if err != nil && w.err == nil {
 			w.err = err
